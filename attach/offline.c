@@ -1,0 +1,441 @@
+/* offline.c - `memsnap stats|compare|filter|show|info|block|export`: the
+ * offline subcommands, on snapshot files. Parsing is getopt_long over the
+ * shared option names; every report comes from the shared command layer. */
+#include "config.h"
+#include "offline.h"
+#include "command.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum {
+	A_STATS = 1 << 0,   /* --group-by --cumulative --limit --traceback */
+	A_FILTER = 1 << 1,  /* --include --exclude --domain --all-frames */
+	A_OUTPUT = 1 << 2,  /* -o */
+	A_FORMAT = 1 << 3,
+};
+
+typedef struct subcommand {
+	const char *name;
+	const char *usage;
+	int min_files, max_files; /* positional arguments; -1 = no limit */
+	unsigned options;
+} subcommand;
+
+static const subcommand subcommands[] = {
+	{ "stats", "stats FILE... [OPTIONS]", 1, -1, A_STATS | A_FILTER },
+	{ "compare", "compare OLD NEW [OPTIONS]", 2, 2, A_STATS | A_FILTER },
+	{ "filter", "filter FILE -o OUT [FILTER OPTIONS]", 1, 1,
+	  A_FILTER | A_OUTPUT },
+	{ "show", "show FILE [--traceback] [OPTIONS]", 1, 1,
+	  A_STATS | A_FILTER },
+	{ "info", "info FILE", 1, 1, 0 },
+	{ "block", "block FILE ADDR", 2, 2, 0 },
+	{ "export", "export FILE --format json|pprof|collapsed|svg [-o OUT] "
+		    "[OPTIONS]",
+	  1, 1, A_STATS | A_FILTER | A_OUTPUT | A_FORMAT },
+	{ "shell", "shell [FILE...] (commands from stdin; 'help' lists them)",
+	  0, -1, 0 },
+};
+#define NSUB (sizeof(subcommands) / sizeof(subcommands[0]))
+
+static const subcommand *find_sub(const char *name)
+{
+	for (size_t i = 0; name && i < NSUB; i++)
+		if (strcmp(subcommands[i].name, name) == 0)
+			return &subcommands[i];
+	return NULL;
+}
+
+bool ms_cli_offline_is_command(const char *name)
+{
+	return find_sub(name) != NULL;
+}
+
+void ms_cli_offline_usage(FILE *f)
+{
+	fprintf(f, "Offline commands (on snapshot files):\n");
+	for (size_t i = 0; i < NSUB; i++)
+		fprintf(f, "  memsnap %s\n", subcommands[i].usage);
+	fprintf(f,
+		"Options:\n"
+		"  --group-by filename|lineno|traceback|function|module "
+		"(default lineno)\n"
+		"  --cumulative, --limit N (0 = all; default 10 on a terminal, "
+		"else all)\n"
+		"  --traceback (show: each entry's traceback, grouping by "
+		"traceback)\n"
+		"  --include PATTERN[:LINE], --exclude PATTERN[:LINE], "
+		"--all-frames, --domain N\n"
+		"  -o OUT, --output OUT (filter, export; export defaults to "
+		"stdout)\n"
+		"  stats with several files reports on each in turn, headed "
+		"\"==> FILE <==\".\n"
+		"Exit status: 0 success, 1 run-time error (missing or corrupt "
+		"file, no such block), 2 usage error (unknown command or "
+		"option, bad value).\n");
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("memsnap: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return MS_EXIT_USAGE;
+}
+
+/* An engine error: usage when it came from a bad value. */
+static int engine_error(const ms_error *err, bool usage)
+{
+	fprintf(stderr, "memsnap: %s\n", err->message);
+	return usage ? MS_EXIT_USAGE : MS_EXIT_RUNTIME;
+}
+
+static unsigned option_class(const char *name)
+{
+	static const char *const stats[] = { "group-by", "cumulative", "limit",
+					     "traceback" };
+	static const char *const filter[] = { "include", "exclude", "domain",
+					      "all-frames" };
+
+	for (size_t i = 0; i < 4; i++) {
+		if (strcmp(name, stats[i]) == 0)
+			return A_STATS;
+		if (strcmp(name, filter[i]) == 0)
+			return A_FILTER;
+	}
+	if (strcmp(name, "format") == 0)
+		return A_FORMAT;
+	return 0; /* --name: the session's, not the CLI's */
+}
+
+typedef struct parsed {
+	ms_report_options o;
+	char **files;
+	int nfiles;
+	const char *output;
+} parsed;
+
+static int parse(const subcommand *sc, int argc, char **argv, parsed *p)
+{
+	const char *const *names = ms_report_option_names();
+	struct option longopts[32];
+	size_t n = 0;
+	ms_error err;
+	int c, idx;
+
+	for (size_t i = 0; names[i] && n < 28; i++) {
+		ms_option_arg kind = ms_report_option_kind(names[i]);
+
+		longopts[n++] = (struct option){
+			names[i], kind == MS_OPT_VALUE ? required_argument
+						       : no_argument,
+			NULL, 1000 + (int)i
+		};
+	}
+	longopts[n++] = (struct option){ "output", required_argument, NULL, 'o' };
+	longopts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
+	longopts[n] = (struct option){ 0 };
+
+	ms_report_options_init(&p->o, isatty(STDOUT_FILENO) ? 10 : 0);
+	opterr = 0;
+	optind = 0; /* glibc: restart scanning from argv[1] */
+	while ((c = getopt_long(argc, argv, ":o:h", longopts, &idx)) != -1) {
+		const char *opt = argv[optind - 1];
+
+		if (c == '?') {
+			if (optopt)
+				return usage_error("%s: unknown option '-%c'",
+						   sc->name, optopt);
+			return usage_error("%s: unknown option '%s'", sc->name,
+					   opt);
+		}
+		if (c == ':')
+			return usage_error("%s: option '%s' needs a value",
+					   sc->name, opt);
+		if (c == 'h') {
+			printf("usage: memsnap %s\n", sc->usage);
+			return -1;
+		}
+		if (c == 'o') {
+			if (!(sc->options & A_OUTPUT))
+				return usage_error("%s: option '-o' does not "
+						   "apply", sc->name);
+			p->output = optarg;
+			continue;
+		}
+		{
+			const char *name = names[c - 1000];
+
+			if (!(option_class(name) & sc->options))
+				return usage_error("%s: option '--%s' does "
+						   "not apply", sc->name, name);
+			if (ms_report_option_set(&p->o, name, optarg, &err) < 0)
+				return engine_error(&err, true);
+		}
+	}
+	p->files = argv + optind;
+	p->nfiles = argc - optind;
+	if (p->nfiles < sc->min_files)
+		return usage_error("%s: missing argument (usage: memsnap %s)",
+				   sc->name, sc->usage);
+	if (sc->max_files >= 0 && p->nfiles > sc->max_files)
+		return usage_error("%s: unexpected argument '%s' (usage: "
+				   "memsnap %s)", sc->name,
+				   p->files[sc->max_files], sc->usage);
+	if (p->o.traceback && !p->o.group_by_set)
+		p->o.group_by = MS_GROUP_TRACEBACK;
+	return 0;
+}
+
+static ms_snapshot *load(const char *path, ms_error *err)
+{
+	return ms_snapshot_load(path, err);
+}
+
+static void init_stdout(ms_output *out)
+{
+	bool tty = isatty(STDOUT_FILENO);
+
+	ms_output_init_file(out, stdout);
+	out->tty = tty;
+	out->color = ms_color_wanted(tty);
+}
+
+static int run_stats(parsed *p, ms_output *out, ms_error *err)
+{
+	for (int i = 0; i < p->nfiles; i++) {
+		ms_snapshot *s = load(p->files[i], err);
+		int rc;
+
+		if (!s)
+			return engine_error(err, false);
+		if (p->nfiles > 1)
+			ms_output_printf(out, "%s==> %s <==\n", i ? "\n" : "",
+					 p->files[i]);
+		rc = ms_report_statistics(out, s, &p->o, err);
+		ms_snapshot_free(s);
+		if (rc < 0)
+			return engine_error(err, rc == -MS_ECUMULATIVE);
+	}
+	return MS_EXIT_OK;
+}
+
+static int run_compare(parsed *p, ms_output *out, ms_error *err)
+{
+	ms_snapshot *old_snap = load(p->files[0], err), *new_snap;
+	int rc;
+
+	if (!old_snap)
+		return engine_error(err, false);
+	new_snap = load(p->files[1], err);
+	if (!new_snap) {
+		ms_snapshot_free(old_snap);
+		return engine_error(err, false);
+	}
+	rc = ms_report_compare(out, old_snap, new_snap, &p->o, err);
+	ms_snapshot_free(old_snap);
+	ms_snapshot_free(new_snap);
+	return rc < 0 ? engine_error(err, rc == -MS_ECUMULATIVE) : MS_EXIT_OK;
+}
+
+static int run_filter(parsed *p, ms_output *out, ms_error *err)
+{
+	ms_snapshot *s, *res = NULL;
+	int rc;
+
+	if (!p->output)
+		return usage_error("filter: -o OUT is required");
+	s = load(p->files[0], err);
+	if (!s)
+		return engine_error(err, false);
+	rc = ms_report_apply_filters(s, &p->o, &res, err);
+	if (rc == 0 && !res && !(res = ms_snapshot_filter(s, NULL, 0, err)))
+		rc = -1;
+	if (rc == 0)
+		rc = ms_snapshot_dump(res, p->output, err);
+	if (rc == 0)
+		ms_output_printf(out, "Wrote %s: %zu of %zu traces kept\n",
+				 p->output, ms_snapshot_ntraces(res),
+				 ms_snapshot_ntraces(s));
+	ms_snapshot_free(res);
+	ms_snapshot_free(s);
+	return rc < 0 ? engine_error(err, false) : MS_EXIT_OK;
+}
+
+static int run_show(parsed *p, ms_output *out, ms_error *err)
+{
+	ms_snapshot *s = load(p->files[0], err);
+	int rc;
+
+	if (!s)
+		return engine_error(err, false);
+	rc = ms_report_info(out, s, p->files[0], err);
+	if (rc == 0) {
+		ms_output_write(out, "\n", 1);
+		rc = ms_report_statistics(out, s, &p->o, err);
+	}
+	ms_snapshot_free(s);
+	return rc < 0 ? engine_error(err, rc == -MS_ECUMULATIVE) : MS_EXIT_OK;
+}
+
+static int run_info(parsed *p, ms_output *out, ms_error *err)
+{
+	ms_snapshot *s = load(p->files[0], err);
+	int rc;
+
+	if (!s)
+		return engine_error(err, false);
+	rc = ms_report_info(out, s, p->files[0], err);
+	ms_snapshot_free(s);
+	return rc < 0 ? engine_error(err, false) : MS_EXIT_OK;
+}
+
+static int run_block(parsed *p, ms_output *out, ms_error *err)
+{
+	ms_snapshot *s;
+	uint64_t addr;
+	int rc;
+
+	if (ms_parse_u64(p->files[1], "ADDR", &addr, err) < 0)
+		return engine_error(err, true);
+	s = load(p->files[0], err);
+	if (!s)
+		return engine_error(err, false);
+	rc = ms_report_block(out, s, p->files[0], addr, err);
+	ms_snapshot_free(s);
+	return rc < 0 ? engine_error(err, false) : MS_EXIT_OK;
+}
+
+static int run_export(parsed *p, ms_output *out, ms_error *err)
+{
+	bool to_stdout = !p->output || strcmp(p->output, "-") == 0;
+	ms_snapshot *s, *filtered = NULL;
+	ms_output file_out;
+	FILE *f;
+	int rc;
+
+	if (!p->o.format_set)
+		return usage_error("export: --format json|pprof|collapsed|svg "
+				   "is required");
+	s = load(p->files[0], err);
+	if (!s)
+		return engine_error(err, false);
+	rc = ms_report_apply_filters(s, &p->o, &filtered, err);
+	if (rc < 0) {
+		ms_snapshot_free(s);
+		return engine_error(err, false);
+	}
+	f = to_stdout ? stdout : fopen(p->output, "wb");
+	if (!f) {
+		fprintf(stderr, "memsnap: %s: cannot create: %m\n", p->output);
+		ms_snapshot_free(filtered);
+		ms_snapshot_free(s);
+		return MS_EXIT_RUNTIME;
+	}
+	ms_output_init_file(&file_out, f);
+	rc = ms_export(&file_out, filtered ? filtered : s, p->o.format, &p->o,
+		       err);
+	ms_snapshot_free(filtered);
+	ms_snapshot_free(s);
+	if (!to_stdout && fclose(f) != 0 && rc == 0) {
+		fprintf(stderr, "memsnap: %s: write failed: %m\n", p->output);
+		return MS_EXIT_RUNTIME;
+	}
+	return rc < 0 ? engine_error(err, false) : MS_EXIT_OK;
+}
+
+/* The session's command language on files, one command per line from
+ * stdin: the files are #1, #2..., "take" fails (no live target). */
+static int run_shell(parsed *p, ms_output *out, ms_error *err)
+{
+	bool prompt = isatty(STDIN_FILENO), failed = false;
+	ms_session *s = ms_session_new(err);
+	char *line = NULL;
+	size_t cap = 0;
+
+	if (!s)
+		return engine_error(err, false);
+	ms_session_set_default_limit(s, isatty(STDOUT_FILENO) ? 10 : 0);
+	for (int i = 0; i < p->nfiles; i++) {
+		ms_snapshot *snap = load(p->files[i], err);
+
+		if (!snap || ms_session_add(s, snap, NULL, p->files[i], err) < 0) {
+			ms_session_free(s);
+			return engine_error(err, false);
+		}
+	}
+	for (;;) {
+		char *cmd;
+
+		if (prompt) {
+			fputs("memsnap> ", stdout);
+			fflush(stdout);
+		}
+		if (getline(&line, &cap, stdin) < 0)
+			break;
+		cmd = line + strspn(line, " \t");
+		if (strncmp(cmd, "quit", 4) == 0 || strncmp(cmd, "exit", 4) == 0)
+			break;
+		if (ms_session_exec(s, cmd, out, err) < 0) {
+			fflush(stdout);
+			fprintf(stderr, "memsnap: %s\n", err->message);
+			failed = true;
+		}
+		out->error = 0;
+	}
+	free(line);
+	ms_session_free(s);
+	return failed ? MS_EXIT_RUNTIME : MS_EXIT_OK;
+}
+
+int ms_cli_offline(int argc, char **argv)
+{
+	const subcommand *sc = argc > 0 ? find_sub(argv[0]) : NULL;
+	ms_output out;
+	ms_error err;
+	parsed p = { 0 };
+	int rc;
+
+	if (!sc)
+		return usage_error("unknown command '%s' (memsnap --help lists "
+				   "them)", argc > 0 ? argv[0] : "");
+	ms_error_clear(&err);
+	rc = parse(sc, argc, argv, &p);
+	if (rc != 0) {
+		ms_report_options_destroy(&p.o);
+		return rc < 0 ? MS_EXIT_OK : rc;
+	}
+	init_stdout(&out);
+	if (strcmp(sc->name, "stats") == 0)
+		rc = run_stats(&p, &out, &err);
+	else if (strcmp(sc->name, "compare") == 0)
+		rc = run_compare(&p, &out, &err);
+	else if (strcmp(sc->name, "filter") == 0)
+		rc = run_filter(&p, &out, &err);
+	else if (strcmp(sc->name, "show") == 0)
+		rc = run_show(&p, &out, &err);
+	else if (strcmp(sc->name, "info") == 0)
+		rc = run_info(&p, &out, &err);
+	else if (strcmp(sc->name, "block") == 0)
+		rc = run_block(&p, &out, &err);
+	else if (strcmp(sc->name, "shell") == 0)
+		rc = run_shell(&p, &out, &err);
+	else
+		rc = run_export(&p, &out, &err);
+	ms_report_options_destroy(&p.o);
+	if (fflush(stdout) != 0 && rc == MS_EXIT_OK) {
+		fprintf(stderr, "memsnap: writing the output failed: %m\n");
+		rc = MS_EXIT_RUNTIME;
+	}
+	return rc;
+}
