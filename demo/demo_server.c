@@ -100,14 +100,20 @@ static char *render(const struct request *r, size_t *len)
 static void handle(int fd)
 {
 	char buf[1024], head[128];
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	size_t got = 0, len;
 	struct request *r;
-	size_t len;
 	char *body;
 
-	if (n <= 0)
-		return;
-	buf[n] = '\0';
+	/* read the whole request head: closing a socket with unread bytes
+	 * makes the kernel answer the client with a reset */
+	do {
+		ssize_t n = read(fd, buf + got, sizeof(buf) - 1 - got);
+
+		if (n <= 0)
+			return;
+		got += (size_t)n;
+		buf[got] = '\0';
+	} while (!strstr(buf, "\r\n\r\n") && got < sizeof(buf) - 1);
 	r = parse_request(buf);
 	if (!r)
 		return;
