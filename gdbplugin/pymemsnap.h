@@ -129,6 +129,15 @@ typedef struct {
  * while the filter object lives (its UTF-8 is cached by the str). */
 MSPY_INTERNAL int mspy_filter_to_engine(PyObject *obj, ms_filter *out);
 
+/* ------------------------------------------------------------ GDB (pygdb.c) */
+
+/* Session: ms_session_exec for GDB's commands; Tracker: the live trace set
+ * fed by internal breakpoints; _StopHandler: their stop(). */
+extern PyTypeObject MsPySession_Type;
+extern PyTypeObject MsPyTracker_Type;
+extern PyTypeObject MsPyStopHandler_Type;
+MSPY_INTERNAL PyObject *mspy_check_core(PyObject *mod, PyObject *args);
+
 /* ---------------------------------------------------------------- utils */
 
 /* Sets a Python exception for an engine error and returns NULL. */

@@ -3,7 +3,6 @@
 #include "config.h"
 #include "pymemsnap.h"
 
-#include <math.h>
 #include <string.h>
 
 PyObject *mspy_raise(const ms_error *err)
@@ -63,27 +62,6 @@ int mspy_as_u64(PyObject *v, uint64_t max, const char *what, uint64_t *out)
 	return -1;
 }
 
-/* _format_size for a float: Python's loop, in C. The engine formats
- * integers (ms_format_size); averages are floats. */
-static void format_size_double(char *buf, size_t len, double size, int sign)
-{
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-
-	for (int i = 0; i < 5; i++) {
-		if (fabs(size) < 100 && i != 0) {
-			snprintf(buf, len, sign ? "%+.1f %s" : "%.1f %s", size,
-				 units[i]);
-			return;
-		}
-		if (fabs(size) < 10 * 1024 || i == 4) {
-			snprintf(buf, len, sign ? "%+.0f %s" : "%.0f %s", size,
-				 units[i]);
-			return;
-		}
-		size /= 1024;
-	}
-}
-
 PyObject *mspy_format_size(PyObject *size, int sign)
 {
 	char buf[64];
@@ -104,7 +82,7 @@ PyObject *mspy_format_size(PyObject *size, int sign)
 
 		if (d == -1.0 && PyErr_Occurred())
 			return NULL;
-		format_size_double(buf, sizeof(buf), d, sign);
+		ms_format_size_double(buf, sizeof(buf), d, sign);
 	}
 	return PyUnicode_FromString(buf);
 }
@@ -146,6 +124,9 @@ static PyObject *py_format_size(PyObject *mod, PyObject *args)
 static PyMethodDef module_methods[] = {
 	{ "_format_size", py_format_size, METH_VARARGS,
 	  "_format_size(size, sign) -> str, as tracemalloc formats sizes." },
+	{ "check_core", mspy_check_core, METH_VARARGS,
+	  "check_core(snapshot, core, executable=None, core_pid=0) -> "
+	  "[problems]: whether a snapshot belongs to a core (pid, build-ids)" },
 	{ NULL, NULL, 0, NULL },
 };
 
@@ -176,6 +157,9 @@ PyMODINIT_FUNC PyInit__memsnap(void)
 		{ "BaseFilter", &MsPyBaseFilter_Type },
 		{ "Filter", &MsPyFilter_Type },
 		{ "DomainFilter", &MsPyDomainFilter_Type },
+		{ "Session", &MsPySession_Type },
+		{ "Tracker", &MsPyTracker_Type },
+		{ "_StopHandler", &MsPyStopHandler_Type },
 	};
 	PyObject *m;
 

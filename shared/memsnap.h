@@ -381,6 +381,9 @@ ms_snapshot *ms_snapshot_decode(const uint8_t *buf, size_t len,
 
 /* tracemalloc's _format_size: "10 B", "4.2 KiB", "+5000 B" with sign. */
 void ms_format_size(char *buf, size_t len, int64_t size, bool sign);
+/* The same on a float, as Python formats one ("average=": 1003 / 2 gives
+ * "502 B", 'KiB' and above as for integers). */
+void ms_format_size_double(char *buf, size_t len, double size, bool sign);
 
 #ifdef __cplusplus
 }

@@ -2,19 +2,26 @@
  *
  * The work is done on ids, never on traces one by one past the first pass:
  *  1. sizes and counts are summed per traceback id (one pass over traces);
- *  2. each frame is mapped once to a "unit", the identity of one frame of
- *     a key ((filename, lineno) for 'lineno', (filename, 0) for 'filename',
- *     ...), interned by content in the result's own string pool, so that
- *     units of two snapshots compare by id;
- *  3. each traceback is mapped to its key (a sequence of units) in a hash;
- *  4. units are ranked in Python's order once, so sorting keys compares
- *     integers, not strings. */
+ *  2. the frames those tracebacks use are listed once each, in the order
+ *     traces meet them, and each is mapped to a "unit", the identity of one
+ *     frame of a key ((filename, lineno) for 'lineno', (filename, 0) for
+ *     'filename', ...). Strings are interned by content in the result's own
+ *     string pool once per snapshot string, so units are integer triples
+ *     and units of two snapshots compare by id; the frame and hash reads
+ *     are prefetched a few frames ahead, as they miss the cache;
+ *  3. each traceback is mapped to its key: a sequence of units in a hash
+ *     ('traceback'), or the unit itself, remembered in it (other types);
+ *  4. the few distinct strings are ranked with strcmp once, so that units
+ *     compare as integers; rows are radix-sorted on their first sort key
+ *     and only ties compare the rest and then the keys' units.
+ * Arrays of several MiB ask for transparent huge pages (big_array). */
 #include "config.h"
 #include "memsnapP.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 struct ms_stats {
 	bool is_diff;
@@ -101,6 +108,51 @@ static int check_key_type(ms_group_by g, bool cumulative, ms_error *err)
 	return 0;
 }
 
+/* ------------------------------------------------------------ memory */
+
+enum { HUGE_PAGE = 2u << 20, PAGE = 4096 };
+
+/* An array of n elements, most of which will be touched. From a few MiB
+ * up (the frames of compare_to('traceback') on 2 x 20,000 tracebacks take
+ * 22 MiB) faulting it in 4 KiB pages costs more than the writes, so its
+ * pages are offered to transparent huge pages; where the kernel does not
+ * use them nothing changes. It stays a plain malloc() block, so that the
+ * allocator can hand the same memory to the next call without the kernel
+ * clearing it again. */
+static void *big_array(size_t n, size_t size, bool zero)
+{
+	size_t bytes;
+	void *p;
+	uintptr_t start, end;
+
+	if (__builtin_mul_overflow(n, size, &bytes))
+		return NULL;
+	p = zero ? ms__calloc_array(n, size) : ms__malloc_array(n, size);
+	if (!p || bytes < HUGE_PAGE)
+		return p;
+	start = ((uintptr_t)p + PAGE - 1) & ~(uintptr_t)(PAGE - 1);
+	end = ((uintptr_t)p + bytes) & ~(uintptr_t)(PAGE - 1);
+	(void)madvise((void *)start, end - start, MADV_HUGEPAGE);
+	return p;
+}
+
+/* ms__grow for the first, presized allocation of a big array. */
+static int big_reserve(void **p, size_t *cap, size_t need, size_t size)
+{
+	void *np;
+
+	if (*cap >= need)
+		return 0;
+	if (*cap)
+		return ms__grow(p, cap, need, size);
+	np = big_array(need, size, false);
+	if (!np)
+		return -MS_ENOMEM;
+	*p = np;
+	*cap = need;
+	return 0;
+}
+
 /* ------------------------------------------------------------ grouping */
 
 /* One frame of a key. The identity is (filename, lineno, ident_function);
@@ -109,7 +161,9 @@ typedef struct unit {
 	uint32_t filename, lineno, ident_function;
 	uint32_t function, module, build_id;  /* string ids, 0 = none */
 	uint64_t address, offset;
-	uint32_t rank;
+	uint32_t key;            /* its one-unit key + 1, 0 = none yet */
+	uint32_t function_rank;  /* rank of ident_function (rank_units) */
+	uint64_t rank;           /* filename rank << 32 | lineno (rank_units) */
 } unit;
 
 typedef struct key {
@@ -118,20 +172,38 @@ typedef struct key {
 	uint64_t stamp;         /* last traceback counted (cumulative) */
 } key;
 
-/* Open addressing of ids + 1 (0 = empty), with the hash kept beside. */
+/* Units by identity: open addressing of slots that hold the identity, so
+ * that a probe reads one slot and not the unit it names. */
+typedef struct unit_slot {
+	uint32_t filename, lineno, ident_function;
+	uint32_t id;            /* unit + 1, 0 = empty */
+} unit_slot;
+
+typedef struct unit_index {
+	unit_slot *slots;
+	size_t cap, count;
+} unit_index;
+
+/* Keys by content: open addressing of ids + 1 (0 = empty), the hash in
+ * the same slot so that a probe reads one slot. */
+typedef struct id_slot {
+	uint64_t hash;
+	uint32_t id;
+} id_slot;
+
 typedef struct id_index {
-	uint64_t *hashes;
-	uint32_t *ids;
+	id_slot *slots;
 	size_t cap, count;
 } id_index;
 
 typedef struct grouper {
 	ms_group_by g;
 	bool cumulative;
+	bool single;            /* every key is one unit: no key hash needed */
 	ms__strpool strings;
 	unit *units;
 	size_t nunits, units_cap;
-	id_index unit_index;
+	unit_index unit_index;
 	key *keys;
 	size_t nkeys, keys_cap;
 	uint32_t *key_units;
@@ -143,62 +215,63 @@ typedef struct grouper {
 	uint64_t stamp;
 } grouper;
 
+typedef struct tb_total {
+	uint64_t size, count;
+} tb_total;
+
 /* Per-snapshot memo of the mapping into the grouper. */
 typedef struct side {
 	const ms_snapshot *s;
 	int which;              /* 0 new, 1 old */
 	uint32_t *string_map;   /* snapshot string id -> pool id + 1 */
 	uint32_t *frame_unit;   /* frame id -> unit + 1 */
-	uint64_t *tb_size, *tb_count;
+	tb_total *tb;           /* per traceback id */
 	uint32_t *order;        /* traceback ids in the order traces meet them */
 	size_t norder;
+	uint32_t *new_frames;   /* frame ids in the order tracebacks meet them */
+	size_t nnew_frames;
 } side;
 
 static void index_destroy(id_index *x)
 {
-	free(x->hashes);
-	free(x->ids);
+	free(x->slots);
 }
 
-static int index_reserve(id_index *x)
+/* Room for need more ids at a load of at most 1/2. */
+static int index_reserve(id_index *x, size_t need)
 {
-	size_t ncap;
-	uint64_t *nh;
-	uint32_t *ni;
+	size_t ncap = x->cap ? x->cap : 1024;
+	id_slot *ns;
 
-	if ((x->count + 1) * 2 <= x->cap)
-		return 0;
-	ncap = x->cap ? x->cap * 2 : 1024;
-	nh = ms__malloc_array(ncap, sizeof(*nh));
-	ni = ms__calloc_array(ncap, sizeof(*ni));
-	if (!nh || !ni) {
-		free(nh);
-		free(ni);
+	if (need > SIZE_MAX / 8 - x->count)
 		return -MS_ENOMEM;
-	}
+	if ((x->count + need) * 2 <= x->cap)
+		return 0;
+	while (ncap < (x->count + need) * 2)
+		ncap *= 2;
+	ns = big_array(ncap, sizeof(*ns), true);
+	if (!ns)
+		return -MS_ENOMEM;
 	for (size_t i = 0; i < x->cap; i++) {
 		size_t j;
 
-		if (!x->ids[i])
+		if (!x->slots[i].id)
 			continue;
-		j = x->hashes[i] & (ncap - 1);
-		while (ni[j])
+		j = x->slots[i].hash & (ncap - 1);
+		while (ns[j].id)
 			j = (j + 1) & (ncap - 1);
-		nh[j] = x->hashes[i];
-		ni[j] = x->ids[i];
+		ns[j] = x->slots[i];
 	}
-	free(x->hashes);
-	free(x->ids);
-	x->hashes = nh;
-	x->ids = ni;
+	free(x->slots);
+	x->slots = ns;
 	x->cap = ncap;
 	return 0;
 }
 
 static void index_put(id_index *x, size_t slot, uint64_t h, uint32_t id)
 {
-	x->hashes[slot] = h;
-	x->ids[slot] = id + 1;
+	x->slots[slot].hash = h;
+	x->slots[slot].id = id + 1;
 	x->count++;
 }
 
@@ -207,7 +280,8 @@ static int64_t intern(grouper *gr, const char *s, ms_error *err)
 	return ms__strpool_intern(&gr->strings, s, strlen(s), err);
 }
 
-/* A snapshot string id as a pool id. */
+/* A snapshot string id as a pool id: strings are interned by content once
+ * per snapshot and string, so that units of two snapshots compare by id. */
 static int64_t map_string(grouper *gr, side *sd, uint32_t sid, ms_error *err)
 {
 	int64_t id;
@@ -220,38 +294,87 @@ static int64_t map_string(grouper *gr, side *sd, uint32_t sid, ms_error *err)
 	return id;
 }
 
-static uint64_t unit_hash(const unit *u)
+static uint64_t unit_hash(uint32_t filename, uint32_t lineno,
+			  uint32_t ident_function)
 {
-	return ms__hash64(((uint64_t)u->filename << 32 | u->lineno) ^
-			  ms__hash64(u->ident_function + UINT64_C(0x9e37)));
+	return ms__hash64(((uint64_t)filename << 32 | lineno) ^
+			  ms__hash64(ident_function + UINT64_C(0x9e37)));
 }
 
-/* The unit of u's identity, adding u when it is new. */
-static int64_t unit_get(grouper *gr, const unit *u, ms_error *err)
+static void unit_index_destroy(unit_index *x)
 {
-	uint64_t h = unit_hash(u);
+	free(x->slots);
+}
+
+/* Room for need more units at a load of at most 1/2. */
+static int unit_index_reserve(unit_index *x, size_t need)
+{
+	size_t ncap = x->cap ? x->cap : 1024;
+	unit_slot *ns;
+
+	if (need > SIZE_MAX / 8 - x->count)
+		return -MS_ENOMEM;
+	if ((x->count + need) * 2 <= x->cap)
+		return 0;
+	while (ncap < (x->count + need) * 2)
+		ncap *= 2;
+	ns = big_array(ncap, sizeof(*ns), true);
+	if (!ns)
+		return -MS_ENOMEM;
+	for (size_t i = 0; i < x->cap; i++) {
+		const unit_slot *o = &x->slots[i];
+		size_t j;
+
+		if (!o->id)
+			continue;
+		j = unit_hash(o->filename, o->lineno, o->ident_function) &
+		    (ncap - 1);
+		while (ns[j].id)
+			j = (j + 1) & (ncap - 1);
+		ns[j] = *o;
+	}
+	free(x->slots);
+	x->slots = ns;
+	x->cap = ncap;
+	return 0;
+}
+
+static uint64_t unit_hash_of(const unit *u)
+{
+	return unit_hash(u->filename, u->lineno, u->ident_function);
+}
+
+/* The unit of u's identity (h its unit_hash), adding u when it is new. */
+static int64_t unit_get_hashed(grouper *gr, const unit *u, uint64_t h,
+			       ms_error *err)
+{
+	unit_index *x = &gr->unit_index;
 	size_t i;
 
-	if (index_reserve(&gr->unit_index) < 0)
+	if (unit_index_reserve(x, 1) < 0)
 		return ms__nomem(err, "grouping statistics");
-	i = h & (gr->unit_index.cap - 1);
-	while (gr->unit_index.ids[i]) {
-		uint32_t id = gr->unit_index.ids[i] - 1;
-		const unit *o = &gr->units[id];
+	i = h & (x->cap - 1);
+	for (; x->slots[i].id; i = (i + 1) & (x->cap - 1)) {
+		const unit_slot *o = &x->slots[i];
 
-		if (gr->unit_index.hashes[i] == h &&
-		    o->filename == u->filename && o->lineno == u->lineno &&
+		if (o->filename == u->filename && o->lineno == u->lineno &&
 		    o->ident_function == u->ident_function)
-			return id;
-		i = (i + 1) & (gr->unit_index.cap - 1);
+			return o->id - 1;
 	}
 	if (gr->nunits >= UINT32_MAX - 1 ||
 	    ms__grow((void **)&gr->units, &gr->units_cap, gr->nunits + 1,
 		     sizeof(*gr->units)) < 0)
 		return ms__nomem(err, "grouping statistics");
 	gr->units[gr->nunits] = *u;
-	index_put(&gr->unit_index, i, h, (uint32_t)gr->nunits);
+	x->slots[i] = (unit_slot){ u->filename, u->lineno, u->ident_function,
+				   (uint32_t)gr->nunits + 1 };
+	x->count++;
 	return (int64_t)gr->nunits++;
+}
+
+static int64_t unit_get(grouper *gr, const unit *u, ms_error *err)
+{
+	return unit_get_hashed(gr, u, unit_hash_of(u), err);
 }
 
 static int64_t unknown_unit(grouper *gr, ms_error *err)
@@ -279,19 +402,18 @@ static int64_t unknown_unit(grouper *gr, ms_error *err)
 	return id;
 }
 
-/* The unit of a snapshot frame under the grouper's key type. */
-static int64_t frame_unit(grouper *gr, side *sd, uint32_t frame_id,
+/* The unit a snapshot frame stands for under the grouper's key type:
+ * its identity and the attributes it gives the unit if it is the first. */
+static int frame_identity(grouper *gr, side *sd, uint32_t frame_id, unit *out,
 			  ms_error *err)
 {
 	const ms_snapshot *s = sd->s;
 	const ms__frame *fr = &s->frames[frame_id];
 	const ms__module *m =
 		fr->module < s->nmodules ? &s->modules[fr->module] : NULL;
-	int64_t fn, mod = 0, bid = 0, func = 0, id;
+	int64_t fn, mod = 0, bid = 0, func = 0;
 	unit u;
 
-	if (sd->frame_unit[frame_id])
-		return sd->frame_unit[frame_id] - 1;
 	memset(&u, 0, sizeof(u));
 	fn = map_string(gr, sd, fr->filename, err);
 	if (fn >= 0 && m)
@@ -319,7 +441,7 @@ static int64_t frame_unit(grouper *gr, side *sd, uint32_t frame_id,
 		if (!fr->function) {
 			func = intern(gr, "??", err);
 			if (func < 0)
-				return func;
+				return (int)func;
 		}
 		u.function = u.ident_function = (uint32_t)func;
 		break;
@@ -330,33 +452,63 @@ static int64_t frame_unit(grouper *gr, side *sd, uint32_t frame_id,
 			u.filename = (uint32_t)mod;
 		break;
 	}
-	id = unit_get(gr, &u, err);
-	if (id >= 0)
-		sd->frame_unit[frame_id] = (uint32_t)id + 1;
-	return id;
+	*out = u;
+	return 0;
 }
 
-/* The key of a unit sequence (oldest first), adding it when new. */
-static int64_t key_get(grouper *gr, const uint32_t *units, uint32_t n,
-		       ms_error *err)
+/* How far ahead resolve_frames() and export_frames() read: enough misses
+ * in flight to hide memory latency, few enough to stay in L1. */
+enum { AHEAD = 8, RING = 2 * AHEAD, AHEAD_KEYS = 2 };
+
+/* In frame_unit: listed, not resolved yet. In a frame list: the unit of
+ * the empty traceback, there. */
+#define PENDING UINT32_MAX
+
+/* Units for the frames listed, in list order (the order traces meet them,
+ * so that a unit takes the attributes of the first frame met). Each new
+ * frame costs a random read of the frame and one of the unit hash; they
+ * are prefetched AHEAD frames early so that the misses overlap. */
+static int resolve_frames(grouper *gr, side *sd, const uint32_t *list,
+			  size_t n, ms_error *err)
 {
-	uint64_t h = ms__hash_bytes(units, n * sizeof(*units), n);
-	size_t i;
+	const ms_snapshot *s = sd->s;
+	unit ring[RING];
+	uint64_t hash[RING];
+
+	for (size_t i = 0; i < n + AHEAD; i++) {
+		if (i + 2 * AHEAD < n && list[i + 2 * AHEAD] != PENDING)
+			__builtin_prefetch(&s->frames[list[i + 2 * AHEAD]]);
+		if (i < n && list[i] != PENDING) {
+			unit *u = &ring[i % RING];
+
+			if (frame_identity(gr, sd, list[i], u, err) < 0)
+				return -MS_ENOMEM;
+			hash[i % RING] = unit_hash_of(u);
+			__builtin_prefetch(&gr->unit_index.slots[
+				hash[i % RING] & (gr->unit_index.cap - 1)]);
+		}
+		if (i >= AHEAD) {
+			size_t j = i - AHEAD;
+			int64_t id = list[j] == PENDING
+					     ? unknown_unit(gr, err)
+					     : unit_get_hashed(gr, &ring[j % RING],
+							       hash[j % RING], err);
+
+			if (id < 0)
+				return (int)id;
+			if (list[j] != PENDING)
+				sd->frame_unit[list[j]] = (uint32_t)id + 1;
+		}
+	}
+	return 0;
+}
+
+/* A new key of n units (oldest first), not indexed. */
+static int64_t key_append(grouper *gr, const uint32_t *units, uint32_t n,
+			  ms_error *err)
+{
 	key *k;
 
-	if (index_reserve(&gr->key_index) < 0)
-		return ms__nomem(err, "grouping statistics");
-	i = h & (gr->key_index.cap - 1);
-	while (gr->key_index.ids[i]) {
-		uint32_t id = gr->key_index.ids[i] - 1;
-		const key *o = &gr->keys[id];
-
-		if (gr->key_index.hashes[i] == h && o->n == n &&
-		    memcmp(gr->key_units + o->first, units,
-			   n * sizeof(*units)) == 0)
-			return id;
-		i = (i + 1) & (gr->key_index.cap - 1);
-	}
 	if (gr->nkeys >= UINT32_MAX - 1 ||
 	    gr->nkey_units + n > UINT32_MAX ||
 	    ms__grow((void **)&gr->keys, &gr->keys_cap, gr->nkeys + 1,
@@ -370,8 +522,47 @@ static int64_t key_get(grouper *gr, const uint32_t *units, uint32_t n,
 	k->first = (uint32_t)gr->nkey_units;
 	k->n = n;
 	gr->nkey_units += n;
-	index_put(&gr->key_index, i, h, (uint32_t)gr->nkeys);
 	return (int64_t)gr->nkeys++;
+}
+
+/* The key of a unit sequence (oldest first), adding it when new. */
+static int64_t key_get(grouper *gr, const uint32_t *units, uint32_t n,
+		       ms_error *err)
+{
+	uint64_t h = ms__hash_bytes(units, n * sizeof(*units), n);
+	size_t i;
+	int64_t id;
+
+	if (index_reserve(&gr->key_index, 1) < 0)
+		return ms__nomem(err, "grouping statistics");
+	i = h & (gr->key_index.cap - 1);
+	while (gr->key_index.slots[i].id) {
+		uint32_t o_id = gr->key_index.slots[i].id - 1;
+		const key *o = &gr->keys[o_id];
+
+		if (gr->key_index.slots[i].hash == h && o->n == n &&
+		    memcmp(gr->key_units + o->first, units,
+			   n * sizeof(*units)) == 0)
+			return o_id;
+		i = (i + 1) & (gr->key_index.cap - 1);
+	}
+	id = key_append(gr, units, n, err);
+	if (id >= 0)
+		index_put(&gr->key_index, i, h, (uint32_t)id);
+	return id;
+}
+
+/* The one-unit key of unit u: remembered in the unit, no hashing. */
+static int64_t unit_key(grouper *gr, uint32_t u, ms_error *err)
+{
+	int64_t k;
+
+	if (gr->units[u].key)
+		return gr->units[u].key - 1;
+	k = key_append(gr, &u, 1, err);
+	if (k >= 0)
+		gr->units[u].key = (uint32_t)k + 1;
+	return k;
 }
 
 /* Pass 1: totals per traceback id, and the order traces meet tracebacks
@@ -379,27 +570,29 @@ static int64_t key_get(grouper *gr, const uint32_t *units, uint32_t n,
 static int sum_tracebacks(side *sd, ms_error *err)
 {
 	const ms_snapshot *s = sd->s;
+	const ms__trace *t = s->traces;
+	tb_total *tb = sd->tb;
 
 	for (size_t i = 0; i < s->ntraces; i++) {
-		const ms__trace *t = &s->traces[i];
+		tb_total *x;
 
-		if (t->traceback >= s->ntracebacks)
+		if (t[i].traceback >= s->ntracebacks)
 			return ms__fail(err, MS_ECORRUPT,
 					"trace %zu refers to traceback %u of %zu",
-					i, t->traceback, s->ntracebacks);
-		if (!sd->tb_count[t->traceback])
-			sd->order[sd->norder++] = t->traceback;
-		sd->tb_size[t->traceback] += t->size;
-		sd->tb_count[t->traceback]++;
+					i, t[i].traceback, s->ntracebacks);
+		x = &tb[t[i].traceback];
+		if (!x->count)
+			sd->order[sd->norder++] = t[i].traceback;
+		x->size += t[i].size;
+		x->count++;
 	}
 	return 0;
 }
 
-static void key_add(grouper *gr, uint32_t k, int which, uint64_t size,
-		    uint64_t count)
+static void key_add(grouper *gr, uint32_t k, int which, const tb_total *t)
 {
-	gr->keys[k].size[which] += size;
-	gr->keys[k].count[which] += count;
+	gr->keys[k].size[which] += t->size;
+	gr->keys[k].count[which] += t->count;
 }
 
 static int group_traceback(grouper *gr, side *sd, uint32_t tb_id,
@@ -407,34 +600,29 @@ static int group_traceback(grouper *gr, side *sd, uint32_t tb_id,
 {
 	const ms_snapshot *s = sd->s;
 	const ms__traceback *tb = &s->tracebacks[tb_id];
-	uint64_t size = sd->tb_size[tb_id], count = sd->tb_count[tb_id];
-	uint32_t n = tb->nframe ? tb->nframe : 1;
+	const uint32_t *frames = s->tb_frames + tb->first;
+	const tb_total *total = &sd->tb[tb_id];
+	uint32_t n = tb->nframe;
 	int64_t u, k;
 
-	if (ms__grow((void **)&gr->scratch, &gr->scratch_cap, n,
-		     sizeof(*gr->scratch)) < 0)
-		return ms__nomem(err, "grouping statistics");
-	if (tb->nframe == 0) {
+	if (n == 0) {
 		/* tracemalloc never has an empty traceback: its C side
 		 * stores (("<unknown>", 0),) instead, so do we */
 		u = unknown_unit(gr, err);
 		if (u < 0)
 			return (int)u;
-		gr->scratch[0] = (uint32_t)u;
-		k = key_get(gr, gr->scratch, 1, err);
+		k = gr->single ? unit_key(gr, (uint32_t)u, err)
+			       : key_get(gr, (const uint32_t[]){ (uint32_t)u },
+					 1, err);
 		if (k < 0)
 			return (int)k;
-		key_add(gr, (uint32_t)k, sd->which, size, count);
+		key_add(gr, (uint32_t)k, sd->which, total);
 		return 0;
 	}
 	if (gr->cumulative) {
 		gr->stamp++;
-		for (uint32_t i = 0; i < tb->nframe; i++) {
-			u = frame_unit(gr, sd, s->tb_frames[tb->first + i], err);
-			if (u < 0)
-				return (int)u;
-			gr->scratch[0] = (uint32_t)u;
-			k = key_get(gr, gr->scratch, 1, err);
+		for (uint32_t i = 0; i < n; i++) {
+			k = unit_key(gr, sd->frame_unit[frames[i]] - 1, err);
 			if (k < 0)
 				return (int)k;
 			/* Deviation from tracemalloc, on purpose: a key met
@@ -444,22 +632,27 @@ static int group_traceback(grouper *gr, side *sd, uint32_t tb_id,
 			if (gr->keys[k].stamp == gr->stamp)
 				continue;
 			gr->keys[k].stamp = gr->stamp;
-			key_add(gr, (uint32_t)k, sd->which, size, count);
+			key_add(gr, (uint32_t)k, sd->which, total);
 		}
 		return 0;
 	}
-	if (gr->g != MS_GROUP_TRACEBACK)
-		n = 1;  /* the most recent frame alone */
-	for (uint32_t i = 0; i < n; i++) {
-		u = frame_unit(gr, sd, s->tb_frames[tb->first + i], err);
-		if (u < 0)
-			return (int)u;
-		gr->scratch[n - 1 - i] = (uint32_t)u;  /* oldest first */
+	if (gr->single) {
+		/* the most recent frame alone */
+		k = unit_key(gr, sd->frame_unit[frames[0]] - 1, err);
+		if (k < 0)
+			return (int)k;
+		key_add(gr, (uint32_t)k, sd->which, total);
+		return 0;
 	}
+	if (ms__grow((void **)&gr->scratch, &gr->scratch_cap, n,
+		     sizeof(*gr->scratch)) < 0)
+		return ms__nomem(err, "grouping statistics");
+	for (uint32_t i = 0; i < n; i++)  /* oldest first */
+		gr->scratch[n - 1 - i] = sd->frame_unit[frames[i]] - 1;
 	k = key_get(gr, gr->scratch, n, err);
 	if (k < 0)
 		return (int)k;
-	key_add(gr, (uint32_t)k, sd->which, size, count);
+	key_add(gr, (uint32_t)k, sd->which, total);
 	return 0;
 }
 
@@ -467,9 +660,70 @@ static void side_destroy(side *sd)
 {
 	free(sd->string_map);
 	free(sd->frame_unit);
-	free(sd->tb_size);
-	free(sd->tb_count);
+	free(sd->tb);
 	free(sd->order);
+	free(sd->new_frames);
+}
+
+/* Pass 2: the frames the keys need, each once, in the order the tracebacks
+ * of pass 1 meet them (most recent frame first, as before). */
+static void list_frames(grouper *gr, side *sd)
+{
+	const ms_snapshot *s = sd->s;
+	bool unknown_listed = gr->unknown_unit != UINT32_MAX;
+
+	for (size_t t = 0; t < sd->norder; t++) {
+		const ms__traceback *tb = &s->tracebacks[sd->order[t]];
+		const uint32_t *frames = s->tb_frames + tb->first;
+		uint32_t n = gr->single && !gr->cumulative && tb->nframe
+				     ? 1 : tb->nframe;
+
+		if (!tb->nframe && !unknown_listed) {
+			sd->new_frames[sd->nnew_frames++] = PENDING;
+			unknown_listed = true;
+		}
+		for (uint32_t i = 0; i < n; i++) {
+			if (sd->frame_unit[frames[i]])
+				continue;
+			sd->frame_unit[frames[i]] = PENDING;
+			sd->new_frames[sd->nnew_frames++] = frames[i];
+		}
+	}
+}
+
+/* Sizes the hashes and arrays once for what the snapshots can add at most,
+ * instead of growing them step by step while grouping. The unit hash is
+ * sized for the larger snapshot: two snapshots share most of their units. */
+static int grouper_reserve(grouper *gr, const ms_snapshot *const *snaps,
+			   size_t nsnaps, ms_error *err)
+{
+	size_t units = 1, max_units = 1, tracebacks = 1, tb_frames = 1;
+
+	for (size_t i = 0; i < nsnaps; i++) {
+		const ms_snapshot *s = snaps[i];
+		size_t n = s->nframes < s->ntb_frames ? s->nframes
+						      : s->ntb_frames;
+
+		if (gr->single && !gr->cumulative && s->ntracebacks < n)
+			n = s->ntracebacks;
+		units += n;
+		max_units = n + 1 > max_units ? n + 1 : max_units;
+		tracebacks += s->ntracebacks;
+		tb_frames += s->ntb_frames;
+	}
+	if (unit_index_reserve(&gr->unit_index, max_units) < 0 ||
+	    big_reserve((void **)&gr->units, &gr->units_cap, units,
+			sizeof(*gr->units)) < 0 ||
+	    big_reserve((void **)&gr->keys, &gr->keys_cap,
+			gr->single ? units : tracebacks, sizeof(*gr->keys)) < 0)
+		return ms__nomem(err, "grouping statistics");
+	if (gr->single)
+		return 0;
+	if (index_reserve(&gr->key_index, tracebacks) < 0 ||
+	    big_reserve((void **)&gr->key_units, &gr->key_units_cap, tb_frames,
+			sizeof(*gr->key_units)) < 0)
+		return ms__nomem(err, "grouping statistics");
+	return 0;
 }
 
 static int group_snapshot(grouper *gr, const ms_snapshot *s, int which,
@@ -484,14 +738,21 @@ static int group_snapshot(grouper *gr, const ms_snapshot *s, int which,
 	sd.string_map = ms__calloc_array(s->strings.count,
 					 sizeof(*sd.string_map));
 	sd.frame_unit = ms__calloc_array(s->nframes, sizeof(*sd.frame_unit));
-	sd.tb_size = ms__calloc_array(s->ntracebacks, sizeof(*sd.tb_size));
-	sd.tb_count = ms__calloc_array(s->ntracebacks, sizeof(*sd.tb_count));
+	sd.tb = ms__calloc_array(s->ntracebacks, sizeof(*sd.tb));
 	sd.order = ms__malloc_array(s->ntracebacks, sizeof(*sd.order));
-	if (!sd.string_map || !sd.frame_unit || !sd.tb_size || !sd.tb_count ||
-	    !sd.order)
+	sd.new_frames = ms__malloc_array(s->nframes + 1,
+					 sizeof(*sd.new_frames));
+	if ((s->strings.count && !sd.string_map) ||
+	    (s->nframes && !sd.frame_unit) || (s->ntracebacks && !sd.tb) ||
+	    (s->ntracebacks && !sd.order) || !sd.new_frames)
 		rc = ms__nomem(err, "grouping statistics");
 	if (rc == 0)
 		rc = sum_tracebacks(&sd, err);
+	if (rc == 0) {
+		list_frames(gr, &sd);
+		rc = resolve_frames(gr, &sd, sd.new_frames, sd.nnew_frames,
+				    err);
+	}
 	for (size_t i = 0; i < sd.norder && rc == 0; i++)
 		rc = group_traceback(gr, &sd, sd.order[i], err);
 	side_destroy(&sd);
@@ -500,63 +761,75 @@ static int group_snapshot(grouper *gr, const ms_snapshot *s, int which,
 
 /* ------------------------------------------------------------ ordering */
 
-static int unit_cmp(const void *pa, const void *pb, void *arg)
+static int string_cmp(const void *pa, const void *pb, void *arg)
 {
-	const grouper *gr = arg;
-	const unit *a = &gr->units[*(const uint32_t *)pa];
-	const unit *b = &gr->units[*(const uint32_t *)pb];
-	int c;
+	const ms__strpool *pool = arg;
 
-	if (a->filename != b->filename) {
-		c = strcmp(ms__strpool_get(&gr->strings, a->filename),
-			   ms__strpool_get(&gr->strings, b->filename));
-		if (c)
-			return c;
-	}
-	if (a->lineno != b->lineno)
-		return a->lineno < b->lineno ? -1 : 1;
-	/* tracemalloc has no function keys; the function name breaks the tie
-	 * of two functions of one file so that the order stays total */
-	if (a->ident_function != b->ident_function)
-		return strcmp(ms__strpool_get(&gr->strings, a->ident_function),
-			      ms__strpool_get(&gr->strings, b->ident_function));
-	return 0;
+	return strcmp(ms__strpool_get(pool, *(const uint32_t *)pa),
+		      ms__strpool_get(pool, *(const uint32_t *)pb));
 }
 
+/* Python orders frames as (filename, lineno) tuples. Ranking the few
+ * distinct strings once with strcmp lets every later comparison of units
+ * be one of integers. tracemalloc has no function keys; the function name
+ * breaks the tie of two functions of one file so that the order stays
+ * total. */
 static int rank_units(grouper *gr, ms_error *err)
 {
-	uint32_t *ids = ms__malloc_array(gr->nunits, sizeof(*ids));
+	size_t nstrings = gr->strings.count, nused = 0;
+	uint32_t *rank = ms__calloc_array(nstrings, sizeof(*rank));
+	uint32_t *ids = ms__malloc_array(nstrings, sizeof(*ids));
 
-	if (!ids)
+	if (!rank || !ids) {
+		free(rank);
+		free(ids);
 		return ms__nomem(err, "sorting statistics");
-	for (size_t i = 0; i < gr->nunits; i++)
-		ids[i] = (uint32_t)i;
-	qsort_r(ids, gr->nunits, sizeof(*ids), unit_cmp, gr);
-	for (size_t i = 0; i < gr->nunits; i++)
-		gr->units[ids[i]].rank = (uint32_t)i;
+	}
+	for (size_t i = 0; i < gr->nunits; i++) {
+		const unit *u = &gr->units[i];
+
+		if (!rank[u->filename]) {
+			rank[u->filename] = 1;
+			ids[nused++] = u->filename;
+		}
+		if (!rank[u->ident_function]) {
+			rank[u->ident_function] = 1;
+			ids[nused++] = u->ident_function;
+		}
+	}
+	qsort_r(ids, nused, sizeof(*ids), string_cmp, &gr->strings);
+	for (size_t i = 0; i < nused; i++)
+		rank[ids[i]] = (uint32_t)i;
+	for (size_t i = 0; i < gr->nunits; i++) {
+		unit *u = &gr->units[i];
+
+		u->rank = (uint64_t)rank[u->filename] << 32 | u->lineno;
+		u->function_rank = rank[u->ident_function];
+	}
+	free(rank);
 	free(ids);
 	return 0;
 }
 
+/* The sort key of a result row, descending: (size, count) for statistics,
+ * (|size_diff|, size, |count_diff|, count) for compare, then the key. */
 typedef struct entry {
-	uint64_t size, count;
-	int64_t size_diff, count_diff;
+	uint64_t k[4];
 	uint32_t key;
 } entry;
-
-typedef struct sort_ctx {
-	const grouper *gr;
-	bool diff;
-} sort_ctx;
-
-static int cmp_u64(uint64_t a, uint64_t b)
-{
-	return a < b ? -1 : a > b;
-}
 
 static uint64_t abs64(int64_t v)
 {
 	return v < 0 ? -(uint64_t)v : (uint64_t)v;
+}
+
+static int unit_cmp(const unit *a, const unit *b)
+{
+	if (a->rank != b->rank)
+		return a->rank < b->rank ? -1 : 1;
+	if (a->function_rank != b->function_rank)
+		return a->function_rank < b->function_rank ? -1 : 1;
+	return 0;
 }
 
 /* Traceback.__lt__: tuples of frames, oldest first; a prefix is smaller. */
@@ -566,41 +839,96 @@ static int key_cmp(const grouper *gr, uint32_t ka, uint32_t kb)
 	uint32_t n = a->n < b->n ? a->n : b->n;
 
 	for (uint32_t i = 0; i < n; i++) {
-		uint32_t ra = gr->units[gr->key_units[a->first + i]].rank;
-		uint32_t rb = gr->units[gr->key_units[b->first + i]].rank;
+		uint32_t ua = gr->key_units[a->first + i];
+		uint32_t ub = gr->key_units[b->first + i];
+		int c;
 
-		if (ra != rb)
-			return ra < rb ? -1 : 1;
-	}
-	return cmp_u64(a->n, b->n);
-}
-
-/* Ascending in tracemalloc's _sort_key; the caller sorts descending. */
-static int entry_key_cmp(const entry *a, const entry *b, const sort_ctx *sc)
-{
-	int c;
-
-	if (sc->diff) {
-		if ((c = cmp_u64(abs64(a->size_diff), abs64(b->size_diff))))
-			return c;
-		if ((c = cmp_u64(a->size, b->size)))
-			return c;
-		if ((c = cmp_u64(abs64(a->count_diff), abs64(b->count_diff))))
-			return c;
-		if ((c = cmp_u64(a->count, b->count)))
-			return c;
-	} else {
-		if ((c = cmp_u64(a->size, b->size)))
-			return c;
-		if ((c = cmp_u64(a->count, b->count)))
+		if (ua != ub &&
+		    (c = unit_cmp(&gr->units[ua], &gr->units[ub])) != 0)
 			return c;
 	}
-	return key_cmp(sc->gr, a->key, b->key);
+	return a->n < b->n ? -1 : a->n > b->n;
 }
 
-static int entry_desc(const void *pa, const void *pb, void *arg)
+/* Whether a sorts before b (the greater tracemalloc sort key first). */
+static inline bool entry_before(const entry *a, const entry *b,
+				const grouper *gr)
 {
-	return entry_key_cmp(pb, pa, arg);
+	for (int i = 0; i < 4; i++)
+		if (a->k[i] != b->k[i])
+			return a->k[i] > b->k[i];
+	return key_cmp(gr, a->key, b->key) > 0;
+}
+
+/* Merge sort with the comparison inlined: the row keys are integers, and
+ * tracebacks are compared only when they tie. */
+static void sort_entries(entry *a, entry *tmp, size_t n, const grouper *gr)
+{
+	size_t h = n / 2, i = 0, j = h, o = 0;
+
+	if (n <= 16) {
+		for (size_t x = 1; x < n; x++) {
+			entry e = a[x];
+			size_t y = x;
+
+			for (; y > 0 && entry_before(&e, &a[y - 1], gr); y--)
+				a[y] = a[y - 1];
+			a[y] = e;
+		}
+		return;
+	}
+	sort_entries(a, tmp, h, gr);
+	sort_entries(a + h, tmp, n - h, gr);
+	if (!entry_before(&a[h], &a[h - 1], gr))
+		return;
+	memcpy(tmp, a, h * sizeof(*a));
+	while (i < h && j < n)
+		a[o++] = entry_before(&a[j], &tmp[i], gr) ? a[j++] : tmp[i++];
+	while (i < h)
+		a[o++] = tmp[i++];
+}
+
+/* The rows by their first sort key (size, or |size_diff|), descending: a
+ * radix sort, one pass per byte in which the keys differ; then each run of
+ * equal first keys by the whole comparison. tmp holds n entries. */
+static void sort_rows(entry *a, entry *tmp, size_t n, const grouper *gr)
+{
+	size_t count[8][256];
+	entry *src = a, *dst = tmp;
+	size_t run;
+
+	memset(count, 0, sizeof(count));
+	for (size_t i = 0; i < n; i++)
+		for (int d = 0; d < 8; d++)
+			count[d][255 - ((a[i].k[0] >> (8 * d)) & 255)]++;
+	for (int d = 0; d < 8; d++) {
+		size_t pos = 0;
+		bool trivial = false;
+
+		for (int b = 0; b < 256 && !trivial; b++)
+			trivial = count[d][b] == n;
+		if (trivial)
+			continue;
+		for (int b = 0; b < 256; b++) {
+			size_t c = count[d][b];
+
+			count[d][b] = pos;
+			pos += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			dst[count[d][255 - ((src[i].k[0] >> (8 * d)) & 255)]++] =
+				src[i];
+		src = dst;
+		dst = src == a ? tmp : a;
+	}
+	if (src != a)
+		memcpy(a, src, n * sizeof(*a));
+	for (size_t i = 0; i < n; i += run) {
+		for (run = 1; i + run < n && a[i + run].k[0] == a[i].k[0]; run++)
+			;
+		if (run > 1)
+			sort_entries(a + i, tmp, run, gr);
+	}
 }
 
 /* ------------------------------------------------------------ result */
@@ -609,7 +937,7 @@ static void grouper_destroy(grouper *gr)
 {
 	ms__strpool_destroy(&gr->strings);
 	free(gr->units);
-	index_destroy(&gr->unit_index);
+	unit_index_destroy(&gr->unit_index);
 	free(gr->keys);
 	free(gr->key_units);
 	index_destroy(&gr->key_index);
@@ -628,33 +956,102 @@ static void export_unit(const ms__strpool *pool, const unit *u,
 	out->offset = u->offset;
 }
 
+/* The frames of the result. One-unit keys point at their unit's frame, so
+ * each unit is exported once. Longer keys get their frames in a row, in
+ * the sorted order of the rows but written key by key in the order keys
+ * were made, which is about the order of their units: the unit reads stay
+ * near each other instead of jumping across all units. */
+static int export_frames(grouper *gr, ms_stats *st, const entry *entries,
+			 ms_error *err)
+{
+	uint32_t *offset;
+	size_t next = 0;
+
+	if (gr->single) {
+		st->frames = big_array(gr->nunits, sizeof(*st->frames), false);
+		if (!st->frames)
+			return ms__nomem(err, "sorting statistics");
+		for (size_t i = 0; i < gr->nunits; i++)
+			export_unit(&st->strings, &gr->units[i], &st->frames[i]);
+		for (size_t i = 0; i < gr->nkeys; i++) {
+			const key *k = &gr->keys[entries[i].key];
+
+			st->stats[i].frames =
+				&st->frames[gr->key_units[k->first]];
+		}
+		return 0;
+	}
+	offset = ms__malloc_array(gr->nkeys, sizeof(*offset));
+	st->frames = big_array(gr->nkey_units, sizeof(*st->frames), false);
+	if (!offset || !st->frames) {
+		free(offset);
+		return ms__nomem(err, "sorting statistics");
+	}
+	for (size_t i = 0; i < gr->nkeys; i++) {
+		offset[entries[i].key] = (uint32_t)next;
+		st->stats[i].frames = st->frames + next;
+		next += gr->keys[entries[i].key].n;
+	}
+	for (size_t i = 0; i < gr->nkeys; i++) {
+		const key *k = &gr->keys[i];
+		ms_frame *out = st->frames + offset[i];
+
+		if (i + AHEAD_KEYS < gr->nkeys) {
+			const key *ahead = &gr->keys[i + AHEAD_KEYS];
+
+			for (uint32_t j = 0; j < ahead->n; j++)
+				__builtin_prefetch(&gr->units[
+					gr->key_units[ahead->first + j]]);
+		}
+		for (uint32_t j = 0; j < k->n; j++)
+			export_unit(&st->strings,
+				    &gr->units[gr->key_units[k->first + j]],
+				    &out[j]);
+	}
+	free(offset);
+	return 0;
+}
+
 /* Sorts the keys and moves the grouper's strings into the result. */
 static ms_stats *make_stats(grouper *gr, bool diff, ms_error *err)
 {
 	ms_stats *st = calloc(1, sizeof(*st));
-	entry *entries = NULL;
-	sort_ctx sc = { gr, diff };
-	size_t nframes = 0;
+	entry *entries = NULL, *tmp = NULL;
 
 	if (!st)
 		goto nomem;
 	if (rank_units(gr, err) < 0)
 		goto fail;
-	entries = ms__malloc_array(gr->nkeys, sizeof(*entries));
-	st->stats = ms__calloc_array(gr->nkeys, sizeof(*st->stats));
-	st->frames = ms__calloc_array(gr->nkey_units, sizeof(*st->frames));
-	if (!entries || !st->stats || !st->frames)
+	entries = big_array(gr->nkeys, sizeof(*entries), false);
+	tmp = big_array(gr->nkeys + 1, sizeof(*tmp), false);
+	st->stats = big_array(gr->nkeys, sizeof(*st->stats), false);
+	if (!entries || !tmp || !st->stats)
 		goto nomem;
 	for (size_t i = 0; i < gr->nkeys; i++) {
 		const key *k = &gr->keys[i];
+		entry *e = &entries[i];
 
-		entries[i].size = k->size[0];
-		entries[i].count = k->count[0];
-		entries[i].size_diff = (int64_t)(k->size[0] - k->size[1]);
-		entries[i].count_diff = (int64_t)(k->count[0] - k->count[1]);
-		entries[i].key = (uint32_t)i;
+		if (diff) {
+			e->k[0] = abs64((int64_t)(k->size[0] - k->size[1]));
+			e->k[1] = k->size[0];
+			e->k[2] = abs64((int64_t)(k->count[0] - k->count[1]));
+			e->k[3] = k->count[0];
+		} else {
+			e->k[0] = k->size[0];
+			e->k[1] = k->count[0];
+			e->k[2] = e->k[3] = 0;
+		}
+		e->key = (uint32_t)i;
 	}
-	qsort_r(entries, gr->nkeys, sizeof(*entries), entry_desc, &sc);
+	sort_rows(entries, tmp, gr->nkeys, gr);
+	/* the hashes are done with: their memory, already faulted in, can go
+	 * to the frames about to be written */
+	free(tmp);
+	tmp = NULL;
+	unit_index_destroy(&gr->unit_index);
+	memset(&gr->unit_index, 0, sizeof(gr->unit_index));
+	index_destroy(&gr->key_index);
+	memset(&gr->key_index, 0, sizeof(gr->key_index));
 
 	st->is_diff = diff;
 	st->strings = gr->strings;
@@ -664,25 +1061,23 @@ static ms_stats *make_stats(grouper *gr, bool diff, ms_error *err)
 		const key *k = &gr->keys[entries[i].key];
 		ms_stat *o = &st->stats[i];
 
-		o->size = entries[i].size;
-		o->count = entries[i].count;
-		o->size_diff = diff ? entries[i].size_diff : 0;
-		o->count_diff = diff ? entries[i].count_diff : 0;
+		o->size = k->size[0];
+		o->count = k->count[0];
+		o->size_diff = diff ? (int64_t)(k->size[0] - k->size[1]) : 0;
+		o->count_diff = diff ? (int64_t)(k->count[0] - k->count[1]) : 0;
 		o->nframe = k->n;
-		o->frames = st->frames + nframes;
-		for (uint32_t j = 0; j < k->n; j++)
-			export_unit(&st->strings,
-				    &gr->units[gr->key_units[k->first + j]],
-				    &st->frames[nframes + j]);
-		nframes += k->n;
 	}
+	if (export_frames(gr, st, entries, err) < 0)
+		goto fail;
 	st->count = gr->nkeys;
 	free(entries);
+	free(tmp);
 	return st;
 nomem:
 	ms__nomem(err, "sorting statistics");
 fail:
 	free(entries);
+	free(tmp);
 	ms_stats_free(st);
 	return NULL;
 }
@@ -693,6 +1088,7 @@ static int grouper_init(grouper *gr, ms_group_by g, bool cumulative,
 	memset(gr, 0, sizeof(*gr));
 	gr->g = g;
 	gr->cumulative = cumulative;
+	gr->single = g != MS_GROUP_TRACEBACK;
 	gr->unknown_unit = UINT32_MAX;
 	return ms__strpool_init(&gr->strings, err);
 }
@@ -700,6 +1096,7 @@ static int grouper_init(grouper *gr, ms_group_by g, bool cumulative,
 static ms_stats *group(const ms_snapshot *new_snap, const ms_snapshot *old_snap,
 		       ms_group_by g, bool cumulative, ms_error *err)
 {
+	const ms_snapshot *snaps[2] = { new_snap, old_snap };
 	grouper gr;
 	ms_stats *st = NULL;
 
@@ -709,7 +1106,8 @@ static ms_stats *group(const ms_snapshot *new_snap, const ms_snapshot *old_snap,
 		ms__nomem(err, "grouping statistics");
 		return NULL;
 	}
-	if (group_snapshot(&gr, new_snap, 0, err) == 0 &&
+	if (grouper_reserve(&gr, snaps, old_snap ? 2 : 1, err) == 0 &&
+	    group_snapshot(&gr, new_snap, 0, err) == 0 &&
 	    (!old_snap || group_snapshot(&gr, old_snap, 1, err) == 0))
 		st = make_stats(&gr, old_snap != NULL, err);
 	grouper_destroy(&gr);

@@ -126,6 +126,49 @@ static void test_compare_cumulative(void **state)
 	ms_snapshot_free(n);
 }
 
+/* NMANY distinct lines in each snapshot, none shared: more units than the
+ * grouping sizes its hash for from one snapshot, so it grows midway. Line
+ * k has one block of k bytes; in the result a new line sorts before the
+ * old line of the same number (same |size_diff|, larger size). */
+enum { NMANY = 1500 };
+
+static ms_snapshot *many_lines(const char *file, uint32_t caller)
+{
+	ms_builder *b = fx_builder(16);
+
+	for (uint32_t k = 1; k <= NMANY; k++)
+		fx_trace(b, 0, 0x1000 + k * 16, k,
+			 TB(b, { file, k }, { "main.c", caller }));
+	return fx_finish(b);
+}
+
+static void test_compare_many_units_only_in_one_snapshot(void **state)
+{
+	ms_snapshot *o = many_lines("old.c", 2), *n = many_lines("new.c", 1);
+	ms_stats *lines = compare(n, o, MS_GROUP_LINENO, false);
+	ms_stats *tbs = compare(n, o, MS_GROUP_TRACEBACK, false);
+	char key[64];
+
+	assert_int_equal(ms_stats_count(lines), 2 * NMANY);
+	assert_int_equal(ms_stats_count(tbs), 2 * NMANY);
+	for (uint32_t j = 0; j < NMANY; j++) {
+		uint32_t k = NMANY - j;
+
+		snprintf(key, sizeof(key), "new.c:%u", k);
+		fx_expect_diff(lines, 2 * j, k, k, 1, 1, key);
+		snprintf(key, sizeof(key), "old.c:%u", k);
+		fx_expect_diff(lines, 2 * j + 1, 0, -(int64_t)k, 0, -1, key);
+		snprintf(key, sizeof(key), "main.c:1,new.c:%u", k);
+		fx_expect_diff(tbs, 2 * j, k, k, 1, 1, key);
+		snprintf(key, sizeof(key), "main.c:2,old.c:%u", k);
+		fx_expect_diff(tbs, 2 * j + 1, 0, -(int64_t)k, 0, -1, key);
+	}
+	ms_stats_free(lines);
+	ms_stats_free(tbs);
+	ms_snapshot_free(o);
+	ms_snapshot_free(n);
+}
+
 static void test_compare_with_itself_has_zero_diffs(void **state)
 {
 	ms_snapshot *o = old_snapshot();
@@ -468,6 +511,7 @@ int main(void)
 		cmocka_unit_test(test_compare_traceback_matches_keys_by_content),
 		cmocka_unit_test(test_compare_filename),
 		cmocka_unit_test(test_compare_cumulative),
+		cmocka_unit_test(test_compare_many_units_only_in_one_snapshot),
 		cmocka_unit_test(test_compare_with_itself_has_zero_diffs),
 		cmocka_unit_test(test_compare_sort_ties),
 		cmocka_unit_test(test_compare_against_empty_snapshot),

@@ -66,6 +66,45 @@ static void test_lineno_key_takes_frames_of_first_trace_met(void **state)
 	ms_snapshot_free(s);
 }
 
+/* An empty traceback stands for <unknown>:0, which a real frame can name
+ * too: whichever trace comes first gives the key its frame. */
+static ms_snapshot *unknown_frame_snapshot(bool empty_first)
+{
+	ms_builder *b = fx_builder(16);
+	uint32_t empty = fx_tb_n(b, NULL, 0, 0);
+	uint32_t named = TB(b, { "<unknown>", 0, "named", 0, 0x4242 },
+			    { "main.c", 3 });
+
+	if (empty_first)
+		fx_trace(b, 0, 0x100, 10, empty);
+	fx_trace(b, 0, 0x200, 20, named);
+	if (!empty_first)
+		fx_trace(b, 0, 0x300, 10, empty);
+	return fx_finish(b);
+}
+
+static void test_unknown_key_takes_frame_of_first_trace_met(void **state)
+{
+	for (int empty_first = 0; empty_first < 2; empty_first++) {
+		ms_snapshot *s = unknown_frame_snapshot(empty_first);
+		ms_stats *st = stats(s, MS_GROUP_LINENO, false);
+		ms_stat one;
+
+		assert_int_equal(ms_stats_count(st), 1);
+		fx_expect(st, 0, 30, 2, "<unknown>:0");
+		ms_stats_get(st, 0, &one);
+		if (empty_first) {
+			assert_null(one.frames[0].function);
+			assert_int_equal(one.frames[0].address, 0);
+		} else {
+			assert_string_equal(one.frames[0].function, "named");
+			assert_int_equal(one.frames[0].address, 0x4242);
+		}
+		ms_stats_free(st);
+		ms_snapshot_free(s);
+	}
+}
+
 static void test_filename_groups_with_lineno_zero(void **state)
 {
 	ms_snapshot *s = base_snapshot();
@@ -546,6 +585,78 @@ static void test_format_size_matches_tracemalloc(void **state)
 	}
 }
 
+/* The same for floats (Statistic's average), with python3 (3.11):
+ *   python3 -c 'import tracemalloc; print(tracemalloc._format_size(V, S))'
+ * V being a float: halves round to even, as Python's '%.0f' does. */
+static const struct {
+	double size;
+	bool sign;
+	const char *text;
+} size_double_table[] = {
+	{ 0.0, false, "0 B" },
+	{ 0.0, true, "+0 B" },
+	{ 0.5, false, "0 B" },
+	{ 0.5, true, "+0 B" },
+	{ 1.5, false, "2 B" },
+	{ 1.5, true, "+2 B" },
+	{ 2.5, false, "2 B" },
+	{ 2.5, true, "+2 B" },
+	{ 1003.0 / 2, false, "502 B" },
+	{ 1003.0 / 2, true, "+502 B" },
+	{ 99.4, false, "99 B" },
+	{ 99.4, true, "+99 B" },
+	{ 99.5, false, "100 B" },
+	{ 99.5, true, "+100 B" },
+	{ 10239.5, false, "10240 B" },
+	{ 10239.5, true, "+10240 B" },
+	{ 10240.0, false, "10.0 KiB" },
+	{ 10240.0, true, "+10.0 KiB" },
+	{ 10291.2, false, "10.1 KiB" },
+	{ 10291.2, true, "+10.1 KiB" },
+	{ -10240.5, false, "-10.0 KiB" },
+	{ -10240.5, true, "-10.0 KiB" },
+	{ 102348.8, false, "100.0 KiB" },
+	{ 102348.8, true, "+100.0 KiB" },
+	{ 102399.9, false, "100.0 KiB" },
+	{ 102399.9, true, "+100.0 KiB" },
+	{ 1048575.5, false, "1024 KiB" },
+	{ 1048575.5, true, "+1024 KiB" },
+	{ 10485759.9, false, "10240 KiB" },
+	{ 10485759.9, true, "+10240 KiB" },
+	{ 1234567.89, false, "1206 KiB" },
+	{ 1234567.89, true, "+1206 KiB" },
+	{ 1e15, false, "909 TiB" },
+	{ 1e15, true, "+909 TiB" },
+	{ -0.4, false, "-0 B" },
+	{ -0.4, true, "-0 B" },
+	{ 10.0 / 3, false, "3 B" },
+	{ 10.0 / 3, true, "+3 B" },
+	{ 10995116277759.0, false, "10240 GiB" },
+	{ 10995116277759.0, true, "+10240 GiB" },
+};
+
+static void test_format_size_double_matches_tracemalloc(void **state)
+{
+	for (size_t i = 0;
+	     i < sizeof(size_double_table) / sizeof(size_double_table[0]); i++) {
+		char buf[64];
+
+		ms_format_size_double(buf, sizeof(buf), size_double_table[i].size,
+				      size_double_table[i].sign);
+		assert_string_equal(buf, size_double_table[i].text);
+	}
+}
+
+static void test_format_size_double_truncates_to_buffer(void **state)
+{
+	char buf[5] = "xxxx";
+
+	ms_format_size_double(buf, sizeof(buf), 123456789.5, true);
+	assert_string_equal(buf, "+118");
+	ms_format_size_double(buf, 0, 1.5, false);
+	assert_string_equal(buf, "+118");
+}
+
 static void test_format_size_truncates_to_buffer(void **state)
 {
 	char buf[5] = "xxxx";
@@ -561,6 +672,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lineno_groups_by_most_recent_frame),
 		cmocka_unit_test(test_lineno_key_takes_frames_of_first_trace_met),
+		cmocka_unit_test(test_unknown_key_takes_frame_of_first_trace_met),
 		cmocka_unit_test(test_filename_groups_with_lineno_zero),
 		cmocka_unit_test(test_traceback_groups_all_frames_oldest_first),
 		cmocka_unit_test(test_traceback_key_ignores_address_function_and_depth),
@@ -583,6 +695,8 @@ int main(void)
 		cmocka_unit_test(test_group_by_parse_rejects_unknown_name),
 		cmocka_unit_test(test_format_size_matches_tracemalloc),
 		cmocka_unit_test(test_format_size_truncates_to_buffer),
+		cmocka_unit_test(test_format_size_double_matches_tracemalloc),
+		cmocka_unit_test(test_format_size_double_truncates_to_buffer),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,415 @@
+"""memsnap inside GDB: the ``snapshot`` commands and allocation tracking.
+
+Load with ``source .../memsnap-gdb.py`` or ``python import memsnap.gdb``
+(an installed memsnap is also auto-loaded, see docs/GDB.md). Then::
+
+    (gdb) start
+    (gdb) snapshot start --frames 16
+    (gdb) next
+    (gdb) snapshot take
+    (gdb) snapshot statistics
+
+From Python: ``memsnap.gdb.take()`` returns a ``memsnap.Snapshot``.
+
+Tracking puts internal breakpoints (invisible in ``info breakpoints``) on
+the allocator entry points and on a trampoline; their stop() is C code of
+the extension (gdbplugin/pygdb.c) that records each call in the engine's
+live table and lets the inferior go on.
+"""
+import struct
+
+import gdb
+
+import memsnap
+from memsnap import _memsnap
+
+__all__ = ["take", "start", "stop", "tracking", "session"]
+
+# Allocator entry points and their argument layout; aligned_alloc and
+# memalign are one function in glibc (one breakpoint serves both).
+ALLOCATORS = (
+    ("malloc", "malloc"),
+    ("calloc", "calloc"),
+    ("realloc", "realloc"),
+    ("free", "free"),
+    ("posix_memalign", "posix_memalign"),
+    ("aligned_alloc", "memalign"),
+    ("memalign", "memalign"),
+)
+
+DEFAULT_FRAMES = 16
+
+session = _memsnap.Session()
+
+
+class _Breakpoint(gdb.Breakpoint):
+    """An internal breakpoint whose stop() is set on the instance."""
+
+
+class Tracking:
+    """The breakpoints and the live table of one tracked inferior."""
+
+    def __init__(self, frames, trampoline=False):
+        inf = gdb.selected_inferior()
+        if inf.pid <= 0 or not inf.threads():
+            raise gdb.GdbError("snapshot start: the program is not being "
+                               "run: use 'start', 'run' or 'attach' first")
+        if _is_core(inf):
+            raise gdb.GdbError("snapshot start: the target is a core file: "
+                               "load a snapshot file instead")
+        self.inferior = inf
+        self.pid = inf.pid
+        self.sites = {}
+        self.breakpoints = []
+        self.mode = "trampoline" if trampoline else "site"
+        self.tracker = _memsnap.Tracker(self.pid, frames, self._need_site,
+                                        trampoline)
+        try:
+            self._insert()
+        except BaseException:
+            self._remove_breakpoints()
+            raise
+        self._events = ((gdb.events.stop, self._on_stop),
+                        (gdb.events.exited, self._on_exit))
+        for ev, fn in self._events:
+            ev.connect(fn)
+
+    def _insert(self):
+        seen = {}
+        for name, kind in ALLOCATORS:
+            addr = _address_of(name)
+            if addr is None or addr in seen:
+                continue
+            seen[addr] = kind
+            self._add(addr, kind)
+        if not seen:
+            raise gdb.GdbError("snapshot start: no allocator found in the "
+                               "inferior (is libc loaded yet? use 'start')")
+        self.hooked = seen
+        self._add(self.tracker.stats()["trampoline"], "return")
+
+    def _add(self, addr, kind):
+        bp = _Breakpoint("*0x%x" % addr, internal=True)
+        bp.silent = True
+        bp.stop = self.tracker.handler(kind, addr)
+        self.breakpoints.append(bp)
+        return bp
+
+    def _need_site(self, addr):
+        if addr not in self.sites:
+            self.sites[addr] = self._add(addr, "site")
+
+    def _on_stop(self, event):
+        # The user sees the inferior now: put every swapped return address
+        # back so that backtraces, finish and next see the real stack; the
+        # calls still in flight are caught by a breakpoint at the return
+        # address instead.
+        if self.inferior.pid <= 0 or not self.inferior.is_valid():
+            return
+        for stack_addr, ret in self.tracker.unswap():
+            self.inferior.write_memory(stack_addr, struct.pack("<Q", ret))
+            self._need_site(ret)
+        gdb.invalidate_cached_frames()
+
+    def _on_exit(self, event):
+        if getattr(event, "inferior", self.inferior) == self.inferior:
+            self.close(restore=False)
+            global _tracking
+            if _tracking is self:
+                _tracking = None
+            gdb.write("memsnap: the inferior exited; tracking stopped\n")
+
+    def _remove_breakpoints(self):
+        for bp in self.breakpoints:
+            if bp.is_valid():
+                bp.delete()
+        self.breakpoints = []
+        self.sites = {}
+
+    def close(self, restore=True):
+        """Removes everything tracking put into the inferior."""
+        if restore and self.inferior.pid > 0:
+            for stack_addr, ret in self.tracker.unswap():
+                self.inferior.write_memory(stack_addr,
+                                           struct.pack("<Q", ret))
+        self.tracker.deactivate()
+        self._remove_breakpoints()
+        for ev, fn in self._events:
+            try:
+                ev.disconnect(fn)
+            except (ValueError, RuntimeError):
+                pass
+
+    def take(self):
+        return self.tracker.take()
+
+
+_tracking = None
+
+
+def _is_core(inf):
+    conn = getattr(inf, "connection", None)
+    return conn is not None and conn.type == "core"
+
+
+def _address_of(name):
+    try:
+        sym = gdb.lookup_global_symbol(name)
+        if sym is not None and sym.addr_class == gdb.SYMBOL_LOC_BLOCK:
+            return int(sym.value().address)
+    except gdb.error:
+        pass
+    try:
+        v = gdb.parse_and_eval("(long)&'%s'" % name)
+        return int(v)
+    except gdb.error:
+        return None
+
+
+def tracking():
+    """The Tracking of the inferior, or None."""
+    return _tracking
+
+
+def start(frames=DEFAULT_FRAMES, trampoline=False):
+    """Starts tracking the selected inferior's heap. trampoline: capture
+    returns by swapping the return address for a trampoline breakpoint
+    (one breakpoint in all) instead of a breakpoint at each call site."""
+    global _tracking
+    if _tracking is not None:
+        raise gdb.GdbError("snapshot start: already tracking process %d "
+                           "('snapshot stop' first)" % _tracking.pid)
+    _tracking = Tracking(frames, trampoline)
+    return _tracking
+
+
+def stop():
+    """Stops tracking and removes every breakpoint and swapped return
+    address from the inferior."""
+    global _tracking
+    if _tracking is None:
+        raise gdb.GdbError("snapshot stop: not tracking")
+    t, _tracking = _tracking, None
+    t.close()
+
+
+def take():
+    """A memsnap.Snapshot of the live blocks of the tracked inferior."""
+    if _tracking is None:
+        raise gdb.GdbError("take: not tracking: run 'snapshot start' first "
+                           "(or 'snapshot load FILE')")
+    if _tracking.inferior.pid <= 0:
+        raise gdb.GdbError("take: the tracked inferior is not running")
+    return _tracking.take()
+
+
+session.set_take(take)
+
+
+def _core_file():
+    try:
+        text = gdb.execute("info target", to_string=True)
+    except gdb.error:
+        return None
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("`") and "file type" in line:
+            return line[1:line.index("'")]
+    return None
+
+
+def _check_loaded_against_core():
+    inf = gdb.selected_inferior()
+    if not _is_core(inf):
+        return
+    core = _core_file()
+    if core is None:
+        return
+    exe = gdb.current_progspace().filename
+    snap = session.find(None)
+    for problem in _memsnap.check_core(snap, core, exe, inf.pid):
+        gdb.write("warning: %s\n" % problem, gdb.STDERR)
+
+
+def execute(line, from_tty=False):
+    """Runs one command of the command language (docs/COMMANDS.md)."""
+    text, err = session.exec(line, from_tty)
+    if text:
+        gdb.write(text)
+    if err is not None:
+        raise gdb.GdbError(err)
+    words = line.split()
+    if words and words[0] == "load":
+        _check_loaded_against_core()
+
+
+def _complete(line, word):
+    words, start, filenames = session.complete(line)
+    if filenames:
+        return gdb.COMPLETE_FILENAME
+    typed = line[start:]
+    # GDB breaks words at '#' and '-' differently from the command layer:
+    # give GDB the part of each candidate that follows its word.
+    cut = len(typed) - len(word or "")
+    return [w[cut:] for w in words if w.startswith(typed) and cut >= 0]
+
+
+_START_HELP = """Start tracking the heap of the program being debugged.
+Usage: snapshot start [--frames N] [--trampoline]
+
+Puts internal breakpoints (not shown by 'info breakpoints') on malloc,
+calloc, realloc, free, posix_memalign, aligned_alloc and memalign, and
+records every call from now on; blocks allocated before are unknown (their
+frees are counted as unknown frees). N is the number of frames kept per
+allocation (default %d). The program must be running ('start', 'run' or
+'attach'). 'snapshot stop' removes everything tracking put into the
+program.
+
+The result of an allocator call is read when it returns: by default at a
+breakpoint on the return address of each call site (added the first time
+the site allocates); with --trampoline the return address is swapped for
+one trampoline breakpoint instead (put back at every stop you see).""" % DEFAULT_FRAMES
+
+_STOP_HELP = """Stop tracking and restore the program.
+Usage: snapshot stop
+
+Deletes memsnap's internal breakpoints and puts back any return address
+that tracking had swapped. The snapshots taken stay in the session."""
+
+_STATUS_HELP = """Show the tracking counters.
+Usage: snapshot status"""
+
+
+class _SnapshotPrefix(gdb.Command):
+    def __init__(self, doc):
+        self.__doc__ = doc
+        super().__init__("snapshot", gdb.COMMAND_DATA, gdb.COMPLETE_NONE,
+                         True)
+
+    def invoke(self, arg, from_tty):
+        if not arg.strip():
+            gdb.write(session.help(None))
+            return
+        execute(arg, from_tty)
+
+
+class _Sub(gdb.Command):
+    name = None
+
+    def __init__(self):
+        super().__init__("snapshot " + self.name, gdb.COMMAND_DATA)
+
+    def invoke(self, arg, from_tty):
+        execute(self.name + " " + arg, from_tty)
+
+    def complete(self, text, word):
+        return _complete("snapshot " + self.name + " " + text, word)
+
+
+class _Start(gdb.Command):
+    __doc__ = _START_HELP
+
+    def __init__(self):
+        super().__init__("snapshot start", gdb.COMMAND_RUNNING)
+
+    def invoke(self, arg, from_tty):
+        argv = gdb.string_to_argv(arg)
+        frames = DEFAULT_FRAMES
+        trampoline = False
+        while argv:
+            a = argv.pop(0)
+            if a == "--trampoline":
+                trampoline = True
+                continue
+            if a.startswith("--frames="):
+                argv.insert(0, a.split("=", 1)[1])
+                a = "--frames"
+            if a == "--frames" and argv:
+                try:
+                    frames = int(argv.pop(0), 0)
+                except ValueError:
+                    raise gdb.GdbError("snapshot start: bad number for "
+                                       "--frames") from None
+                if not 1 <= frames <= 1024:
+                    raise gdb.GdbError("snapshot start: --frames must be "
+                                       "in 1..1024")
+            else:
+                raise gdb.GdbError("snapshot start: unknown argument '%s' "
+                                   "(usage: snapshot start [--frames N] "
+                                   "[--trampoline])" % a)
+        t = start(frames, trampoline)
+        gdb.write("memsnap: tracking process %d (%d allocator entry "
+                  "points, %d frames per allocation)\n"
+                  % (t.pid, len(t.hooked), frames))
+
+    def complete(self, text, word):
+        typed = "" if not text or text[-1].isspace() else text.split()[-1]
+        cut = len(typed) - len(word or "")
+        return [o[cut:] for o in ("--frames", "--trampoline")
+                if o.startswith(typed)]
+
+
+class _Stop(gdb.Command):
+    __doc__ = _STOP_HELP
+
+    def __init__(self):
+        super().__init__("snapshot stop", gdb.COMMAND_RUNNING)
+
+    def invoke(self, arg, from_tty):
+        if arg.strip():
+            raise gdb.GdbError("snapshot stop: takes no argument")
+        stop()
+        gdb.write("memsnap: tracking stopped\n")
+
+
+class _Status(gdb.Command):
+    __doc__ = _STATUS_HELP
+
+    def __init__(self):
+        super().__init__("snapshot status", gdb.COMMAND_STATUS)
+
+    def invoke(self, arg, from_tty):
+        if _tracking is None:
+            gdb.write("memsnap: not tracking\n")
+            return
+        st = _tracking.tracker.stats()
+        gdb.write("memsnap: tracking process %d\n" % st.pop("pid"))
+        for k in sorted(st):
+            v = st[k]
+            if k == "trampoline":
+                v = "0x%x" % v
+            gdb.write("  %s: %s\n" % (k, v))
+
+
+def _sub_doc(name):
+    text = session.help(name)
+    lines = text.splitlines()
+    usage = lines[0]
+    summary = lines[1].strip() if len(lines) > 1 else usage
+    rest = "\n".join(lines[2:])
+    doc = "%s%s.\nUsage: %s" % (summary[:1].upper(), summary[1:], usage)
+    return doc + ("\n\n" + rest if rest else "")
+
+
+_SUBCOMMANDS = ("take", "list", "statistics", "compare", "filter", "dump",
+                "load", "block", "info", "export")
+
+
+def _register():
+    _SnapshotPrefix(
+        "Native heap snapshots (memsnap), with tracemalloc's semantics.\n"
+        "Usage: snapshot SUBCOMMAND [ARGS]\n\n"
+        "snapshot start begins tracking the program's heap; snapshot take\n"
+        "records the live blocks; statistics, compare, block... report on\n"
+        "snapshots, which can also be loaded from files (works on a core).\n\n"
+        + session.help(None))
+    for name in _SUBCOMMANDS:
+        cls = type("_Snapshot_" + name, (_Sub,),
+                   {"name": name, "__doc__": _sub_doc(name)})
+        cls()
+    _Start()
+    _Stop()
+    _Status()
+
+
+_register()
