@@ -69,6 +69,7 @@ void ms_cli_offline_usage(FILE *f)
 		"else all)\n"
 		"  --traceback (show: each entry's traceback, grouping by "
 		"traceback)\n"
+		"  --bytes (sizes as exact byte counts, for scripts)\n"
 		"  --include PATTERN[:LINE], --exclude PATTERN[:LINE], "
 		"--all-frames, --domain N\n"
 		"  -o OUT, --output OUT (filter, export; export defaults to "
@@ -103,16 +104,16 @@ static int engine_error(const ms_error *err, bool usage)
 static unsigned option_class(const char *name)
 {
 	static const char *const stats[] = { "group-by", "cumulative", "limit",
-					     "traceback" };
+					     "traceback", "bytes" };
 	static const char *const filter[] = { "include", "exclude", "domain",
 					      "all-frames" };
 
-	for (size_t i = 0; i < 4; i++) {
+	for (size_t i = 0; i < 5; i++)
 		if (strcmp(name, stats[i]) == 0)
 			return A_STATS;
+	for (size_t i = 0; i < 4; i++)
 		if (strcmp(name, filter[i]) == 0)
 			return A_FILTER;
-	}
 	if (strcmp(name, "format") == 0)
 		return A_FORMAT;
 	return 0; /* --name: the session's, not the CLI's */

@@ -83,6 +83,7 @@ typedef struct ms_report_options {
 	size_t limit;           /* statistics shown; 0 = all */
 	bool all_frames;        /* applies to every --include/--exclude */
 	bool traceback;         /* print each statistic's traceback */
+	bool bytes;             /* sizes as exact byte counts */
 	ms_filter *filters;     /* filename filters; patterns owned */
 	size_t nfilters, filters_cap;
 	uint32_t *domains;

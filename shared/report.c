@@ -151,6 +151,7 @@ static const struct {
 	{ "domain", MS_OPT_VALUE },
 	{ "all-frames", MS_OPT_FLAG },
 	{ "traceback", MS_OPT_FLAG },
+	{ "bytes", MS_OPT_FLAG },
 	{ "name", MS_OPT_VALUE },
 	{ "format", MS_OPT_VALUE },
 };
@@ -298,6 +299,8 @@ int ms_report_option_set(ms_report_options *o, const char *name,
 		o->all_frames = true;
 	} else if (strcmp(name, "traceback") == 0) {
 		o->traceback = true;
+	} else if (strcmp(name, "bytes") == 0) {
+		o->bytes = true;
 	} else if (strcmp(name, "name") == 0) {
 		char *dup = strdup(value);
 
@@ -405,26 +408,20 @@ static void print_function(ms_output *out, const char *fn)
 	ms_output_printf(out, " in %s%s", fn, strchr(fn, '(') ? "" : "()");
 }
 
-/* _format_size(size, False) of a float (Statistic's average). */
-static void format_size_double(char *buf, size_t len, double value)
+/* tracemalloc's units, or with --bytes exact integers for scripts and
+ * tests ("4096 B", "+24 B"). */
+static void fmt_size(const ms_report_options *o, char *buf, size_t len,
+		     int64_t size, bool sign)
 {
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-
-	for (size_t u = 0; u < 5; u++) {
-		if (value < 100.0 && u != 0) {
-			snprintf(buf, len, "%.1f %s", value, units[u]);
-			return;
-		}
-		if (value < 10.0 * 1024.0 || u == 4) {
-			snprintf(buf, len, "%.0f %s", value, units[u]);
-			return;
-		}
-		value /= 1024.0;
-	}
+	if (o && o->bytes)
+		snprintf(buf, len, sign ? "%+" PRId64 " B" : "%" PRId64 " B",
+			 size);
+	else
+		ms_format_size(buf, len, size, sign);
 }
 
 static void print_stat(ms_output *out, const ms_stat *st, bool diff,
-		       ms_group_by g, int width)
+		       const ms_report_options *o, int width)
 {
 	char loc[4096], size[32], sdiff[32], avg[32];
 	int pad;
@@ -433,13 +430,13 @@ static void print_stat(ms_output *out, const ms_stat *st, bool diff,
 	pad = width - (int)strlen(loc) - 1;
 	ms_output_printf(out, "%s%s:%s%*s ", col(out, C_BOLD), loc,
 			 col(out, C_OFF), pad > 0 ? pad : 0, "");
-	ms_format_size(size, sizeof(size), (int64_t)st->size, false);
+	fmt_size(o, size, sizeof(size), (int64_t)st->size, false);
 	if (diff) {
 		const char *c = st->size_diff > 0   ? C_RED
 				: st->size_diff < 0 ? C_GREEN
 						    : "";
 
-		ms_format_size(sdiff, sizeof(sdiff), st->size_diff, true);
+		fmt_size(o, sdiff, sizeof(sdiff), st->size_diff, true);
 		ms_output_printf(out,
 				 "size=%s (%s%s%s), count=%" PRIu64
 				 " (%+" PRId64 ")",
@@ -454,10 +451,13 @@ static void print_stat(ms_output *out, const ms_stat *st, bool diff,
 		/* Python's size / count is a true division */
 		double a = (double)st->size / (double)st->count;
 
-		format_size_double(avg, sizeof(avg), a);
+		if (o->bytes)
+			snprintf(avg, sizeof(avg), "%.0f B", a);
+		else
+			ms_format_size_double(avg, sizeof(avg), a, false);
 		ms_output_printf(out, ", average=%s", avg);
 	}
-	if (shows_function(g) && st->nframe)
+	if (shows_function(o->group_by) && st->nframe)
 		print_function(out, st->frames[0].function);
 	ms_output_write(out, "\n", 1);
 }
@@ -554,20 +554,21 @@ static int location_width(const ms_output *out, const ms_stats *st,
 }
 
 static void print_total(ms_output *out, const ms_snapshot *new_snap,
-			const ms_snapshot *old_snap)
+			const ms_snapshot *old_snap,
+			const ms_report_options *o)
 {
 	uint64_t size, count, osize, ocount;
 	char sz[32], dsz[32];
 
 	ms_snapshot_totals(new_snap, &size, &count);
-	ms_format_size(sz, sizeof(sz), (int64_t)size, false);
+	fmt_size(o, sz, sizeof(sz), (int64_t)size, false);
 	if (!old_snap) {
 		ms_output_printf(out, "Total: %" PRIu64 " blocks, %s\n", count,
 				 sz);
 		return;
 	}
 	ms_snapshot_totals(old_snap, &osize, &ocount);
-	ms_format_size(dsz, sizeof(dsz), (int64_t)(size - osize), true);
+	fmt_size(o, dsz, sizeof(dsz), (int64_t)(size - osize), true);
 	ms_output_printf(out,
 			 "Total: %" PRIu64 " blocks (%+" PRId64 "), %s (%s)\n",
 			 count, (int64_t)(count - ocount), sz, dsz);
@@ -594,7 +595,7 @@ static int print_stats(ms_output *out, const ms_stats *st,
 			rdcount += s.count_diff;
 			continue;
 		}
-		print_stat(out, &s, diff, o->group_by, width);
+		print_stat(out, &s, diff, o, width);
 		if (o->traceback && ms_report_traceback(out, s.frames, s.nframe,
 							 "", err) < 0)
 			return -err->code;
@@ -602,9 +603,9 @@ static int print_stats(ms_output *out, const ms_stats *st,
 	if (shown < n) {
 		char sz[32], dsz[32];
 
-		ms_format_size(sz, sizeof(sz), (int64_t)rsize, false);
+		fmt_size(o, sz, sizeof(sz), (int64_t)rsize, false);
 		if (diff) {
-			ms_format_size(dsz, sizeof(dsz), rdsize, true);
+			fmt_size(o, dsz, sizeof(dsz), rdsize, true);
 			ms_output_printf(out,
 					 "... %zu more: size=%s (%s), count=%" PRIu64
 					 " (%+" PRId64 ")\n",
@@ -649,7 +650,7 @@ int ms_report_statistics(ms_output *out, const ms_snapshot *s,
 	}
 	rc = print_stats(out, st, o, err);
 	if (rc == 0)
-		print_total(out, s, NULL);
+		print_total(out, s, NULL, o);
 	ms_stats_free(st);
 	ms_snapshot_free(filtered);
 	return rc < 0 ? rc : output_status(out, err);
@@ -685,7 +686,7 @@ int ms_report_compare(ms_output *out, const ms_snapshot *old_snap,
 	} else {
 		rc = print_stats(out, st, o, err);
 		if (rc == 0)
-			print_total(out, new_snap, old_snap);
+			print_total(out, new_snap, old_snap, o);
 		ms_stats_free(st);
 	}
 	ms_snapshot_free(fold);

@@ -1,0 +1,1753 @@
+/* tracer.c - threads, events and the ptrace loop of the attacher.
+ *
+ * Every thread is PTRACE_SEIZEd. An allocator call is seen at its entry
+ * breakpoint (arguments; the stack is unwound there, before anything is
+ * touched) where the return address at [rsp] is swapped for a return stub
+ * of the scratch page and kept on the thread's shadow stack. The stub
+ * stores rax and jumps back without a stop; its result is collected at the
+ * next stop of any thread, before that stop is handled (so a free always
+ * sees the allocation it frees). With --return-capture trap, or for
+ * posix_memalign (its result is in memory the caller may reuse before the
+ * next stop), the return address is swapped for the trampoline int3
+ * instead, and the result is read at that stop. Only the outermost
+ * allocator call of a thread is recorded: a call made while the thread's
+ * shadow stack is not empty is the allocator's own. free() is recorded at
+ * its entry.
+ *
+ * Threads are either running or stopped; a stopped thread that is not being
+ * handled is "held" (stop_all) and resume_all lets it go, replaying the stop
+ * it reported while held. */
+#include "config.h"
+
+#include "tracer.h"
+#include "memsnap_symbols.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PTRACE_OPTIONS                                                      \
+	(PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |   \
+	 PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT | PTRACE_O_TRACEVFORKDONE)
+
+typedef struct shadow_entry {
+	uint64_t slot;       /* stack address of the swapped return address */
+	uint64_t ret;        /* the real return address */
+	enum tracer_fn fn;
+	uint64_t args[6];
+	uint64_t *pcs;       /* tracer->frames PCs, most recent first */
+	uint32_t npcs, total;
+	int stub;            /* return stub index, -1: the trampoline */
+} shadow_entry;
+
+typedef struct thread {
+	pid_t tid;
+	bool stopped;        /* in a ptrace stop we have not resumed */
+	bool has_pending;    /* stop reported while held, to replay */
+	int pending;
+	bool exiting;        /* PTRACE_EVENT_EXIT seen */
+	shadow_entry *shadow;
+	size_t nshadow, shadow_cap;
+} thread;
+
+/* A fork or vfork child: its first stop and its parent's event come in
+ * either order; it is handled once both are in. */
+typedef struct child {
+	pid_t pid;
+	pid_t parent_tid;
+	int kind;            /* 0 = not announced yet, PTRACE_EVENT_(V)FORK */
+	bool stopped;
+} child;
+
+typedef struct tracer {
+	const tracer_options *o;
+	pid_t pid;
+	target_mem mem;
+	thread *threads;
+	size_t nthreads, threads_cap;
+	child *children;
+	size_t nchildren, children_cap;
+	symbols sym;
+	bool tracing;          /* breakpoints set up */
+	breakpoint bps[FN_COUNT];
+	size_t nbps;
+	uint64_t scratch;
+	unwinder *unw;
+	ms_table *table;
+	ms_dwfl *dwfl;
+	bool stub_used[NSTUBS];
+	unsigned narmed;       /* stubs in use */
+	uint64_t entry_addr;   /* temporary breakpoint at the exec entry */
+	uint8_t entry_orig;
+	bool stopping;         /* stop_all in progress: hold what stops */
+	thread *stepper;       /* single-stepping a displaced insn */
+	breakpoint *step_bp;
+	thread *vforker;       /* vfork in progress, breakpoints out */
+	bool ended;
+	int exit_code;         /* of the target, for `run` */
+	bool exit_dumped;
+	unsigned nsnapshots;
+	uint64_t events;
+} tracer;
+
+/* Set by signal handlers; the loop acts on them between events. */
+static volatile sig_atomic_t want_snapshot, want_detach, want_timer;
+static volatile pid_t wake_tid;
+
+void tracer_msg(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("memsnap: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+#define VERBOSE(tr, ...)                                                   \
+	do {                                                               \
+		if ((tr)->o->verbose)                                      \
+			tracer_msg(__VA_ARGS__);                           \
+	} while (0)
+
+/* ---------------------------------------------------------------- threads */
+
+static thread *find_thread(tracer *tr, pid_t tid)
+{
+	for (size_t i = 0; i < tr->nthreads; i++)
+		if (tr->threads[i].tid == tid)
+			return &tr->threads[i];
+	return NULL;
+}
+
+static thread *add_thread(tracer *tr, pid_t tid)
+{
+	thread *th = find_thread(tr, tid);
+
+	if (th)
+		return th;
+	if (tr->nthreads == tr->threads_cap) {
+		size_t cap = tr->threads_cap ? tr->threads_cap * 2 : 16;
+		ptrdiff_t step = tr->stepper ? tr->stepper - tr->threads : -1;
+		ptrdiff_t vf = tr->vforker ? tr->vforker - tr->threads : -1;
+		thread *v = realloc(tr->threads, cap * sizeof(*v));
+		if (!v)
+			return NULL;
+		tr->threads = v;
+		tr->threads_cap = cap;
+		/* the two thread pointers the tracer keeps follow the move */
+		tr->stepper = step >= 0 ? &v[step] : NULL;
+		tr->vforker = vf >= 0 ? &v[vf] : NULL;
+	}
+	th = &tr->threads[tr->nthreads++];
+	memset(th, 0, sizeof(*th));
+	th->tid = tid;
+	return th;
+}
+
+static void free_shadow(thread *th)
+{
+	for (size_t i = 0; i < th->shadow_cap; i++)
+		free(th->shadow[i].pcs);
+	free(th->shadow);
+	th->shadow = NULL;
+	th->nshadow = th->shadow_cap = 0;
+}
+
+static void collect_stubs(tracer *tr);
+static void pop_shadow(tracer *tr, thread *th);
+
+static void remove_thread(tracer *tr, thread *th)
+{
+	size_t i;
+
+	if (th->nshadow) {
+		collect_stubs(tr);
+		while (th->nshadow)
+			pop_shadow(tr, th);
+	}
+	i = (size_t)(th - tr->threads);
+	if (tr->stepper == th)
+		tr->stepper = NULL;
+	if (tr->vforker == th)
+		tr->vforker = NULL;
+	free_shadow(th);
+	tr->threads[i] = tr->threads[--tr->nthreads];
+	if (tr->stepper == &tr->threads[tr->nthreads])
+		tr->stepper = th;
+	if (tr->vforker == &tr->threads[tr->nthreads])
+		tr->vforker = th;
+}
+
+static void resume(thread *th, int sig)
+{
+	if (!th)
+		return;
+	if (ptrace(PTRACE_CONT, th->tid, 0, sig) == 0 || errno == ESRCH)
+		th->stopped = false;
+}
+
+static pid_t tgid_of(pid_t tid)
+{
+	char path[64], line[256];
+	FILE *f;
+	pid_t tgid = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %d", &tgid) == 1)
+			break;
+	fclose(f);
+	return tgid;
+}
+
+/* ------------------------------------------------------------- recording */
+
+static uint64_t trampoline(const tracer *tr)
+{
+	return tr->scratch + SCRATCH_TRAMPOLINE;
+}
+
+static breakpoint *find_bp(tracer *tr, uint64_t addr)
+{
+	for (size_t i = 0; i < tr->nbps; i++)
+		if (tr->bps[i].addr == addr)
+			return &tr->bps[i];
+	return NULL;
+}
+
+static enum tracer_fn bp_fn(const breakpoint *bp)
+{
+	/* aliases (aligned_alloc == memalign) behave the same */
+	for (int f = 0; f < FN_COUNT; f++)
+		if (bp->fns & (1u << f))
+			return (enum tracer_fn)f;
+	return FN_MALLOC;
+}
+
+static void table_error(tracer *tr, int rc, const ms_error *err)
+{
+	if (rc < 0 && rc != -MS_ENOTFOUND)
+		tracer_msg("warning: %s", err->message);
+}
+
+static void record_alloc(tracer *tr, uint32_t domain, uint64_t addr,
+			 uint64_t size, const shadow_entry *e)
+{
+	ms_error err;
+	int rc;
+
+	if (size > MS_SIZE_MAX)
+		size = MS_SIZE_MAX;
+	rc = ms_table_alloc(tr->table, domain, addr, size, e->pcs, e->npcs,
+			    e->total, &err);
+	table_error(tr, rc, &err);
+}
+
+static void record_free(tracer *tr, uint32_t domain, uint64_t addr)
+{
+	ms_error err;
+	int rc = ms_table_free_block(tr->table, domain, addr, &err);
+
+	table_error(tr, rc, &err);
+}
+
+static void record_realloc(tracer *tr, uint64_t old, uint64_t addr,
+			   uint64_t size, const shadow_entry *e,
+			   uint32_t domain)
+{
+	ms_error err;
+	int rc;
+
+	if (size > MS_SIZE_MAX)
+		size = MS_SIZE_MAX;
+	rc = ms_table_realloc(tr->table, domain, old, addr, size, e->pcs,
+			      e->npcs, e->total, &err);
+	table_error(tr, rc, &err);
+}
+
+static bool mul_overflow(uint64_t a, uint64_t b, uint64_t *out)
+{
+	return __builtin_mul_overflow(a, b, out);
+}
+
+/* The call in e returned rax: account for what the allocator did. */
+static void record_return(tracer *tr, const shadow_entry *e, uint64_t rax)
+{
+	const uint64_t *a = e->args;
+	uint64_t size, p;
+	ms_block b;
+
+	switch (e->fn) {
+	case FN_MALLOC:
+	case FN_VALLOC:
+		if (rax)
+			record_alloc(tr, MS_DOMAIN_MALLOC, rax, a[0], e);
+		break;
+	case FN_PVALLOC:
+		/* pvalloc rounds the size up to whole pages */
+		if (rax)
+			record_alloc(tr, MS_DOMAIN_MALLOC, rax,
+				     (a[0] + 4095) & ~(uint64_t)4095, e);
+		break;
+	case FN_CALLOC:
+		if (rax && !mul_overflow(a[0], a[1], &size))
+			record_alloc(tr, MS_DOMAIN_MALLOC, rax, size, e);
+		break;
+	case FN_ALIGNED_ALLOC:
+	case FN_MEMALIGN:
+		if (rax)
+			record_alloc(tr, MS_DOMAIN_MALLOC, rax, a[1], e);
+		break;
+	case FN_POSIX_MEMALIGN:
+		if (rax == 0 && target_read(&tr->mem, a[0], &p, 8) == 0)
+			record_alloc(tr, MS_DOMAIN_MALLOC, p, a[2], e);
+		break;
+	case FN_REALLOC:
+	case FN_REALLOCARRAY:
+		if (e->fn == FN_REALLOC)
+			size = a[1];
+		else if (mul_overflow(a[1], a[2], &size))
+			break; /* ENOMEM, the old block is untouched */
+		if (a[0] == 0) {
+			if (rax)
+				record_alloc(tr, MS_DOMAIN_MALLOC, rax, size,
+					     e);
+		} else if (rax) {
+			record_realloc(tr, a[0], rax, size, e,
+				       MS_DOMAIN_MALLOC);
+		} else if (size == 0) {
+			/* glibc's realloc(p, 0) frees p and returns NULL */
+			record_free(tr, MS_DOMAIN_MALLOC, a[0]);
+		}
+		break;
+	case FN_MMAP:
+		if (rax < (uint64_t)-4096 && (a[3] & MAP_ANONYMOUS))
+			record_alloc(tr, MS_DOMAIN_MMAP, rax, a[1], e);
+		break;
+	case FN_MUNMAP:
+		if (rax == 0 && ms_table_lookup(tr->table, MS_DOMAIN_MMAP,
+						a[0], &b) == MS_OK)
+			record_free(tr, MS_DOMAIN_MMAP, a[0]);
+		break;
+	case FN_MREMAP:
+		if (rax < (uint64_t)-4096 &&
+		    ms_table_lookup(tr->table, MS_DOMAIN_MMAP, a[0], &b) ==
+			    MS_OK)
+			record_realloc(tr, a[0], rax, a[2], e, MS_DOMAIN_MMAP);
+		break;
+	case FN_FREE:
+	case FN_COUNT:
+		break;
+	}
+}
+
+/* Entries whose frame is gone (longjmp, exception) without returning
+ * through the trampoline: their slot is at or below sp_floor. */
+static void pop_shadow(tracer *tr, thread *th)
+{
+	shadow_entry *e = &th->shadow[--th->nshadow];
+
+	if (e->stub >= 0) {
+		tr->stub_used[e->stub] = false;
+		tr->narmed--;
+		e->stub = -1;
+	}
+}
+
+static void drop_stale(tracer *tr, thread *th, uint64_t sp_floor)
+{
+	while (th->nshadow && th->shadow[th->nshadow - 1].slot < sp_floor)
+		pop_shadow(tr, th);
+}
+
+/* Remove entry k, keeping every entry's PC buffer. */
+static void remove_shadow(tracer *tr, thread *th, size_t k)
+{
+	shadow_entry e = th->shadow[k];
+
+	memmove(&th->shadow[k], &th->shadow[k + 1],
+		(th->nshadow - k - 1) * sizeof(e));
+	th->shadow[th->nshadow - 1] = e;
+	pop_shadow(tr, th);
+}
+
+static uint64_t stub_code(const tracer *tr, int i)
+{
+	return tr->scratch + SCRATCH_STUBS + (uint64_t)i * STUB_SIZE;
+}
+
+static uint64_t stub_data_addr(const tracer *tr, int i)
+{
+	return tr->scratch + SCRATCH_STUB_DATA +
+	       (uint64_t)i * sizeof(stub_data);
+}
+
+static int alloc_stub(tracer *tr)
+{
+	for (int i = 0; i < NSTUBS; i++)
+		if (!tr->stub_used[i]) {
+			tr->stub_used[i] = true;
+			tr->narmed++;
+			return i;
+		}
+	return -1;
+}
+
+/* Fill the stub's data and swap the return address for the stub, with
+ * one write to two places. */
+static int arm_stub(tracer *tr, thread *th, const shadow_entry *e)
+{
+	stub_data d = { e->ret, 0, 0, 0 };
+	uint64_t code = stub_code(tr, e->stub);
+	struct iovec local[2] = { { &d, sizeof(d) }, { &code, 8 } };
+	struct iovec remote[2] = {
+		{ (void *)(uintptr_t)stub_data_addr(tr, e->stub), sizeof(d) },
+		{ (void *)(uintptr_t)e->slot, 8 } };
+
+	if (process_vm_writev(th->tid, local, 2, remote, 2, 0) ==
+	    (ssize_t)(sizeof(d) + 8))
+		return 0;
+	/* not the stack: a partial write cannot have swapped it */
+	return -1;
+}
+
+/* Record the calls that returned through a stub since the last stop. */
+static void collect_stubs(tracer *tr)
+{
+	stub_data data[NSTUBS];
+
+	if (!tr->narmed || target_read(&tr->mem, stub_data_addr(tr, 0), data,
+				       sizeof(data)) < 0)
+		return;
+	for (size_t t = 0; t < tr->nthreads; t++) {
+		thread *th = &tr->threads[t];
+		for (size_t k = th->nshadow; k-- > 0;) {
+			shadow_entry *e = &th->shadow[k];
+			if (e->stub < 0 || !(data[e->stub].done & 0xff))
+				continue;
+			record_return(tr, e, data[e->stub].result);
+			remove_shadow(tr, th, k);
+		}
+	}
+}
+
+static shadow_entry *push_shadow(tracer *tr, thread *th)
+{
+	if (th->nshadow == th->shadow_cap) {
+		size_t cap = th->shadow_cap ? th->shadow_cap * 2 : 4;
+		shadow_entry *v = realloc(th->shadow, cap * sizeof(*v));
+		if (!v)
+			return NULL;
+		for (size_t i = th->shadow_cap; i < cap; i++) {
+			v[i].pcs = malloc(tr->o->frames * sizeof(uint64_t) +
+					  8);
+			if (!v[i].pcs) {
+				th->shadow = v;
+				th->shadow_cap = i;
+				return NULL;
+			}
+		}
+		th->shadow = v;
+		th->shadow_cap = cap;
+	}
+	return &th->shadow[th->nshadow++];
+}
+
+/* ------------------------------------------------------- stop and resume */
+
+static void handle_status(tracer *tr, pid_t tid, int status);
+
+static int wait_event(tracer *tr)
+{
+	int status;
+	pid_t tid = waitpid(-1, &status, __WALL);
+
+	if (tid < 0)
+		return errno == EINTR ? 0 : -1;
+	if (tr->o->verbose > 2)
+		tracer_msg("wait: %d status %#x", (int)tid, status);
+	handle_status(tr, tid, status);
+	return 0;
+}
+
+static bool thread_exists(const tracer *tr, pid_t tid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d", (int)tr->pid,
+		 (int)tid);
+	return access(path, F_OK) == 0;
+}
+
+/* Stop every thread but except; what they report meanwhile is kept for
+ * resume_all. */
+static int stop_all(tracer *tr, thread *except)
+{
+	bool again = true;
+	pid_t except_tid = except ? except->tid : 0;
+
+	for (size_t i = tr->nthreads; i-- > 0;) {
+		thread *th = &tr->threads[i];
+		if (th != except && !th->stopped &&
+		    ptrace(PTRACE_INTERRUPT, th->tid, 0, 0) < 0 &&
+		    errno == ESRCH && !thread_exists(tr, th->tid))
+			/* announced by a clone event after its exit was
+			 * reported: nothing will come from it */
+			remove_thread(tr, th);
+	}
+	except = except_tid ? find_thread(tr, except_tid) : NULL;
+	tr->stopping = true;
+	while (again && !tr->ended) {
+		again = false;
+		for (size_t i = 0; i < tr->nthreads; i++)
+			if (&tr->threads[i] != except &&
+			    !tr->threads[i].stopped)
+				again = true;
+		for (size_t i = 0; i < tr->nchildren; i++)
+			if (!tr->children[i].stopped ||
+			    !tr->children[i].kind)
+				again = true;
+		if (again && wait_event(tr) < 0) {
+			tr->stopping = false;
+			return -1;
+		}
+	}
+	tr->stopping = false;
+	return 0;
+}
+
+static void resume_all(tracer *tr)
+{
+	if (tr->stepper || tr->vforker)
+		return; /* they hold the others until they are done */
+	for (size_t i = 0; i < tr->nthreads && !tr->stepper; i++) {
+		thread *th = &tr->threads[i];
+		if (!th->stopped)
+			continue;
+		if (th->has_pending) {
+			th->has_pending = false;
+			handle_status(tr, th->tid, th->pending);
+			/* the thread array may have changed */
+		} else {
+			resume(th, 0);
+		}
+	}
+}
+
+/* --------------------------------------------------- breakpoint handling */
+
+static void execute_displaced(tracer *tr, thread *th, breakpoint *bp,
+			      struct user_regs_struct *regs)
+{
+	pid_t tid;
+
+	switch (bp->insn.how) {
+	case DISP_EMULATE:
+		if (displaced_emulate(&bp->insn, &tr->mem, regs, bp->addr) < 0)
+			tracer_msg("warning: emulating %s failed",
+				   bp->insn.text);
+		break;
+	case DISP_OUTOFLINE:
+		regs->rip = bp->ool;
+		break;
+	case DISP_STEP:
+		/* The original byte is back only while no other thread
+		 * runs, so no call is lost. */
+		regs->rip = bp->addr;
+		ptrace(PTRACE_SETREGS, th->tid, 0, regs);
+		tid = th->tid;
+		stop_all(tr, th);
+		/* threads came or went meanwhile: the array may have moved */
+		if (!(th = find_thread(tr, tid)))
+			return;
+		target_write(&tr->mem, bp->addr, bp->orig, 1);
+		tr->stepper = th;
+		tr->step_bp = bp;
+		if (ptrace(PTRACE_SINGLESTEP, th->tid, 0, 0) == 0)
+			th->stopped = false;
+		return;
+	}
+	ptrace(PTRACE_SETREGS, th->tid, 0, regs);
+	resume(th, 0);
+}
+
+static void finish_step(tracer *tr, thread *th)
+{
+	static const uint8_t int3 = 0xcc;
+
+	target_write(&tr->mem, tr->step_bp->addr, &int3, 1);
+	tr->stepper = NULL;
+	tr->step_bp = NULL;
+	th->stopped = true;
+	resume(th, 0);
+	resume_all(tr);
+}
+
+static void handle_entry(tracer *tr, thread *th, breakpoint *bp,
+			 struct user_regs_struct *regs)
+{
+	enum tracer_fn fn = bp_fn(bp);
+	shadow_entry *e;
+	uint64_t tramp = trampoline(tr), ret;
+
+	tr->events++;
+	/* An entry at the same slot is a tail call (reallocarray jumping to
+	 * realloc) when the slot still holds the trampoline; else the old
+	 * frame is gone. */
+	drop_stale(tr, th, regs->rsp);
+	if (th->nshadow && th->shadow[th->nshadow - 1].slot == regs->rsp &&
+	    (target_read(&tr->mem, regs->rsp, &ret, 8) < 0 ||
+	     (ret != tramp &&
+	      ret != stub_code(tr, th->shadow[th->nshadow - 1].stub))))
+		pop_shadow(tr, th);
+	if (tr->o->verbose > 1)
+		tracer_msg("%d: enter %s rsp=%#llx depth=%zu", (int)th->tid,
+			   tracer_fn_names[fn], regs->rsp, th->nshadow);
+	if (th->nshadow == 0) {
+		if (fn == FN_FREE) {
+			if (regs->rdi)
+				record_free(tr, MS_DOMAIN_MALLOC, regs->rdi);
+		} else if (!(fn == FN_MMAP && !(regs->rcx & MAP_ANONYMOUS)) &&
+			   (e = push_shadow(tr, th))) {
+			e->fn = fn;
+			e->args[0] = regs->rdi;
+			e->args[1] = regs->rsi;
+			e->args[2] = regs->rdx;
+			e->args[3] = regs->rcx;
+			e->args[4] = regs->r8;
+			e->args[5] = regs->r9;
+			/* unwind before the return address is swapped */
+			e->npcs = unwinder_unwind(tr->unw, th->tid, regs,
+						  &tr->sym, e->pcs,
+						  tr->o->frames, &e->total);
+			if (tr->o->verbose > 2)
+				for (uint32_t i = 0; i < e->npcs; i++)
+					tracer_msg("  #%u %#llx", i,
+						   (unsigned long long)e->pcs[i]);
+			e->slot = regs->rsp;
+			e->ret = ret = unwinder_return_address(tr->unw);
+			e->stub = -1;
+			/* posix_memalign's result is in memory the caller
+			 * may reuse before the next stop: it traps */
+			if (ret && tr->o->return_stubs &&
+			    fn != FN_POSIX_MEMALIGN &&
+			    (e->stub = alloc_stub(tr)) >= 0) {
+				if (arm_stub(tr, th, e) < 0)
+					pop_shadow(tr, th);
+			} else if (!ret || target_write(&tr->mem, regs->rsp,
+							&tramp, 8) < 0) {
+				pop_shadow(tr, th);
+			}
+		}
+	}
+	execute_displaced(tr, th, bp, regs);
+}
+
+static void handle_return(tracer *tr, thread *th,
+			  struct user_regs_struct *regs)
+{
+	shadow_entry *e;
+
+	/* after the ret, rsp is the swapped slot + 8 */
+	drop_stale(tr, th, regs->rsp - 8);
+	if (tr->o->verbose > 1)
+		tracer_msg("%d: return rsp=%#llx rax=%#llx depth=%zu",
+			   (int)th->tid, regs->rsp, regs->rax, th->nshadow);
+	if (!th->nshadow || th->shadow[th->nshadow - 1].slot + 8 != regs->rsp) {
+		tracer_msg("thread %d returned through the trampoline with no "
+			   "matching call (rsp %#llx)", (int)th->tid,
+			   regs->rsp);
+		want_detach = 1;
+		th->stopped = true;
+		return;
+	}
+	e = &th->shadow[th->nshadow - 1];
+	regs->rip = e->ret;
+	ptrace(PTRACE_SETREGS, th->tid, 0, regs);
+	record_return(tr, e, regs->rax);
+	pop_shadow(tr, th);
+	resume(th, 0);
+}
+
+/* ------------------------------------------------------------ set-up */
+
+static int setup_breakpoints(tracer *tr, pid_t tid, char *err, size_t errlen)
+{
+	uint64_t slot;
+
+	if (symbols_resolve(&tr->sym, tr->pid, &tr->mem, err, errlen) < 0)
+		return -1;
+	if (scratch_map(tid, &tr->mem, tr->sym.libc_low, &tr->scratch) < 0) {
+		snprintf(err, errlen, "cannot map the scratch page in process "
+			 "%d: %s", (int)tr->pid, strerror(errno));
+		return -1;
+	}
+	slot = tr->scratch + SCRATCH_SLOTS;
+	tr->nbps = 0;
+	for (int f = 0; f < FN_COUNT; f++) {
+		breakpoint *bp;
+		uint64_t a = tr->sym.fn_addr[f];
+		if (!a)
+			continue;
+		if ((bp = find_bp(tr, a))) {
+			bp->fns |= 1u << f;
+			continue;
+		}
+		bp = &tr->bps[tr->nbps++];
+		memset(bp, 0, sizeof(*bp));
+		bp->addr = a;
+		bp->fns = 1u << f;
+		if (target_read(&tr->mem, a, bp->orig, sizeof(bp->orig)) < 0 ||
+		    displaced_decode(&bp->insn, a, bp->orig, sizeof(bp->orig),
+				     tr->o->displaced) < 0) {
+			snprintf(err, errlen, "cannot decode the first "
+				 "instruction of %s at %#llx",
+				 tracer_fn_names[f], (unsigned long long)a);
+			return -1;
+		}
+		if (bp->insn.how == DISP_OUTOFLINE) {
+			uint8_t buf[DISPLACED_SLOT];
+			if (displaced_relocate(&bp->insn, bp->orig, a, slot,
+					       buf) == 0 &&
+			    target_write(&tr->mem, slot, buf, sizeof(buf)) ==
+				    0) {
+				bp->ool = slot;
+				slot += DISPLACED_SLOT;
+			} else {
+				bp->insn.how = DISP_STEP;
+			}
+		}
+		VERBOSE(tr, "%s at %#llx: %s (%s)", tracer_fn_names[f],
+			(unsigned long long)a, bp->insn.text,
+			bp->insn.how == DISP_EMULATE ? "emulated" :
+			bp->insn.how == DISP_OUTOFLINE ? "out of line" :
+							 "single-step");
+	}
+	for (size_t i = 0; i < tr->nbps; i++)
+		if (breakpoint_insert(&tr->mem, &tr->bps[i]) < 0) {
+			snprintf(err, errlen, "cannot write a breakpoint in "
+				 "process %d: %s", (int)tr->pid,
+				 strerror(errno));
+			return -1;
+		}
+	tr->unw = unwinder_new(tr->pid, &tr->mem);
+	if (!tr->unw) {
+		snprintf(err, errlen, "cannot create the unwinder");
+		return -1;
+	}
+	tr->tracing = true;
+	return 0;
+}
+
+static uint64_t auxv_entry(pid_t pid)
+{
+	char path[64];
+	uint64_t av[2], entry = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/auxv", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fread(av, sizeof(av), 1, f) == 1 && av[0] != 0)
+		if (av[0] == 9 /* AT_ENTRY */)
+			entry = av[1];
+	fclose(f);
+	return entry;
+}
+
+/* Forget the old image; stop at the new one's entry point, where its
+ * libraries are loaded, to set up. */
+static void teardown_image(tracer *tr)
+{
+	symbols_destroy(&tr->sym);
+	unwinder_free(tr->unw);
+	tr->unw = NULL;
+	ms_dwfl_free(tr->dwfl);
+	tr->dwfl = NULL;
+	tr->nbps = 0;
+	tr->scratch = 0;
+	tr->tracing = false;
+	memset(tr->stub_used, 0, sizeof(tr->stub_used));
+	tr->narmed = 0;
+}
+
+static void start_image(tracer *tr, thread *th)
+{
+	static const uint8_t int3 = 0xcc;
+
+	target_mem_close(&tr->mem);
+	if (target_mem_open(&tr->mem, tr->pid) < 0) {
+		tracer_msg("cannot open /proc/%d/mem: %s", (int)tr->pid,
+			   strerror(errno));
+		want_detach = 1;
+		return;
+	}
+	tr->entry_addr = auxv_entry(tr->pid);
+	if (!tr->entry_addr ||
+	    target_read(&tr->mem, tr->entry_addr, &tr->entry_orig, 1) < 0 ||
+	    target_write(&tr->mem, tr->entry_addr, &int3, 1) < 0) {
+		tracer_msg("cannot set a breakpoint at the entry of %d",
+			   (int)tr->pid);
+		tr->entry_addr = 0;
+		want_detach = 1;
+	}
+	(void)th;
+}
+
+static void handle_entry_point(tracer *tr, thread *th,
+			       struct user_regs_struct *regs)
+{
+	char err[512];
+
+	target_write(&tr->mem, tr->entry_addr, &tr->entry_orig, 1);
+	tr->entry_addr = 0;
+	regs->rip--;
+	ptrace(PTRACE_SETREGS, th->tid, 0, regs);
+	if (setup_breakpoints(tr, th->tid, err, sizeof(err)) < 0) {
+		tracer_msg("%s", err);
+		tr->exit_code = EXIT_TRACER_UNSUPPORTED;
+		want_detach = 1;
+		return;
+	}
+	resume(th, 0);
+}
+
+static void handle_exec(tracer *tr, thread *th)
+{
+	unsigned long former;
+
+	pid_t tid = th->tid;
+
+	ptrace(PTRACE_GETEVENTMSG, th->tid, 0, &former);
+	/* the other threads are gone; the execing one is now the leader */
+	for (size_t i = tr->nthreads; i-- > 0;)
+		if (tr->threads[i].tid != tid)
+			remove_thread(tr, &tr->threads[i]);
+	th = find_thread(tr, tid);
+	if (!th)
+		return;
+	th->tid = tr->pid;
+	th->nshadow = 0; /* the stubs went with the old image */
+	teardown_image(tr);
+	ms_table_clear(tr->table);
+	VERBOSE(tr, "process %d exec'd: a new trace set", (int)tr->pid);
+	start_image(tr, th);
+	resume(th, 0);
+}
+
+/* ----------------------------------------------------- fork and vfork */
+
+static child *find_child(tracer *tr, pid_t pid, bool add)
+{
+	for (size_t i = 0; i < tr->nchildren; i++)
+		if (tr->children[i].pid == pid)
+			return &tr->children[i];
+	if (!add)
+		return NULL;
+	if (tr->nchildren == tr->children_cap) {
+		size_t cap = tr->children_cap ? tr->children_cap * 2 : 4;
+		child *v = realloc(tr->children, cap * sizeof(*v));
+		if (!v)
+			return NULL;
+		tr->children = v;
+		tr->children_cap = cap;
+	}
+	memset(&tr->children[tr->nchildren], 0, sizeof(child));
+	tr->children[tr->nchildren].pid = pid;
+	return &tr->children[tr->nchildren++];
+}
+
+/* Put the real return address back in a stack slot that still holds the
+ * trampoline or the entry's stub (a slot of a frame gone by longjmp holds
+ * something else now). */
+static void restore_slot(tracer *tr, const target_mem *m,
+			 const shadow_entry *e)
+{
+	uint64_t cur;
+
+	if (target_read(m, e->slot, &cur, 8) == 0 &&
+	    (cur == trampoline(tr) ||
+	     (e->stub >= 0 && cur == stub_code(tr, e->stub))))
+		target_write(m, e->slot, &e->ret, 8);
+}
+
+/* The child of a fork has a copy of every breakpoint, swapped return
+ * address and the scratch page: take them all out, then let it go. */
+static void release_child(tracer *tr, child *c)
+{
+	if (c->kind == PTRACE_EVENT_FORK && tr->tracing) {
+		target_mem cm;
+		thread *parent = find_thread(tr, c->parent_tid);
+		if (target_mem_open(&cm, c->pid) == 0) {
+			for (size_t i = 0; i < tr->nbps; i++)
+				if (tr->bps[i].inserted)
+					target_write(&cm, tr->bps[i].addr,
+						     tr->bps[i].orig, 1);
+			collect_stubs(tr);
+			for (size_t i = 0; parent && i < parent->nshadow; i++)
+				restore_slot(tr, &cm, &parent->shadow[i]);
+			if (tr->scratch) {
+				uint64_t args[6] = { tr->scratch, SCRATCH_SIZE,
+						     0, 0, 0, 0 };
+				uint64_t ret;
+				scratch_syscall(c->pid, &cm, 0, SYS_munmap,
+						args, &ret);
+			}
+			target_mem_close(&cm);
+		}
+	}
+	VERBOSE(tr, "%s child %d released",
+		c->kind == PTRACE_EVENT_FORK ? "fork" : "vfork", (int)c->pid);
+	ptrace(PTRACE_DETACH, c->pid, 0, 0);
+	*c = tr->children[--tr->nchildren];
+}
+
+static void child_event(tracer *tr, thread *th, int event)
+{
+	unsigned long cpid;
+	child *c;
+
+	ptrace(PTRACE_GETEVENTMSG, th->tid, 0, &cpid);
+	c = find_child(tr, (pid_t)cpid, true);
+	if (!c)
+		return;
+	if (tr->o->verbose > 1)
+		tracer_msg("%d: %s child %d (%s)", (int)th->tid,
+			   event == PTRACE_EVENT_FORK ? "fork" : "vfork",
+			   (int)cpid, c->stopped ? "stopped" : "running");
+	c->kind = event;
+	c->parent_tid = th->tid;
+	if (event == PTRACE_EVENT_VFORK && tr->tracing) {
+		/* The child shares our memory: the breakpoints go out until
+		 * it execs or exits, with every other thread held. */
+		pid_t tid = th->tid;
+		stop_all(tr, th);
+		for (size_t i = 0; i < tr->nbps; i++)
+			breakpoint_remove(&tr->mem, &tr->bps[i]);
+		tr->vforker = find_thread(tr, tid);
+		c = find_child(tr, (pid_t)cpid, false);
+	}
+	if (c && c->stopped)
+		release_child(tr, c);
+}
+
+static void vfork_done(tracer *tr, thread *th)
+{
+	if (tr->vforker != th)
+		return;
+	for (size_t i = 0; i < tr->nbps; i++)
+		breakpoint_insert(&tr->mem, &tr->bps[i]);
+	tr->vforker = NULL;
+}
+
+/* ------------------------------------------------------------ snapshots */
+
+static void add_meta(tracer *tr, ms_capture *c)
+{
+	char buf[4096], path[64];
+	ms_domain_stats st;
+	uint64_t unknown = 0, in_flight = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(buf, sizeof(buf), "%d", (int)tr->pid);
+	ms_capture_meta(c, MS_META_PID, buf, NULL);
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)tr->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n > 0) {
+			for (ssize_t i = 0; i < n - 1; i++)
+				if (!buf[i])
+					buf[i] = ' ';
+			buf[n] = 0;
+			ms_capture_meta(c, MS_META_CMDLINE, buf, NULL);
+		}
+	}
+	snprintf(buf, sizeof(buf), "%lld", (long long)time(NULL));
+	ms_capture_meta(c, MS_META_TIME, buf, NULL);
+	if (gethostname(buf, sizeof(buf)) == 0) {
+		buf[sizeof(buf) - 1] = 0;
+		ms_capture_meta(c, MS_META_HOST, buf, NULL);
+	}
+	if (tr->sym.hooked)
+		ms_capture_meta(c, MS_META_HOOKED, tr->sym.hooked, NULL);
+	for (uint32_t d = 0; d < ms_table_ndomains(tr->table); d++) {
+		st = ms_table_domain_stats(tr->table, d);
+		unknown += st.unknown_frees;
+	}
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)unknown);
+	ms_capture_meta(c, MS_META_UNKNOWN_FREES, buf, NULL);
+	for (size_t i = 0; i < tr->nthreads; i++)
+		in_flight += tr->threads[i].nshadow;
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)in_flight);
+	ms_capture_meta(c, MS_META_IN_FLIGHT, buf, NULL);
+}
+
+/* Take a snapshot while every thread is stopped, symbolize it after they
+ * run again, write it to path. live: the process still exists. */
+static int take_snapshot(tracer *tr, const char *path, bool live)
+{
+	ms_error err;
+	ms_capture *c;
+	ms_snapshot *s;
+	ms_symbolizer sym;
+	bool held = live && !tr->stepper && !tr->vforker && !tr->stopping;
+
+	if (held && stop_all(tr, NULL) < 0)
+		return -1;
+	if (live)
+		collect_stubs(tr);
+	c = ms_capture_take(tr->table, tr->o->frames, &err);
+	if (c)
+		add_meta(tr, c);
+	if (c && live && !tr->dwfl)
+		tr->dwfl = ms_dwfl_new_pid(tr->pid, NULL, &err);
+	else if (c && live)
+		ms_dwfl_refresh(tr->dwfl, &err);
+	if (held)
+		resume_all(tr);
+	if (!c) {
+		tracer_msg("cannot take a snapshot: %s", err.message);
+		return -1;
+	}
+	if (tr->dwfl)
+		sym = ms_dwfl_symbolizer(tr->dwfl);
+	s = ms_capture_finish(c, tr->dwfl ? &sym : NULL, &err);
+	if (!s || ms_snapshot_dump(s, path, &err) < 0) {
+		tracer_msg("cannot write snapshot %s: %s", path, err.message);
+		ms_snapshot_free(s);
+		return -1;
+	}
+	VERBOSE(tr, "snapshot %s: %zu traces", path, ms_snapshot_ntraces(s));
+	ms_snapshot_free(s);
+	return 0;
+}
+
+static void snapshot_on_demand(tracer *tr)
+{
+	char path[4096];
+	const char *prefix = tr->o->output;
+
+	if (prefix)
+		snprintf(path, sizeof(path), "%s.%u.msnap", prefix,
+			 tr->nsnapshots++);
+	else
+		snprintf(path, sizeof(path), "memsnap.%d.%u.msnap",
+			 (int)tr->pid, tr->nsnapshots++);
+	take_snapshot(tr, path, true);
+}
+
+/* Every thread of an exiting process stops at PTRACE_EVENT_EXIT; at the
+ * last one, the address space is still there to symbolize against. */
+static void maybe_dump_on_exit(tracer *tr)
+{
+	if (!tr->o->dump_on_exit || tr->exit_dumped)
+		return;
+	for (size_t i = 0; i < tr->nthreads; i++)
+		if (!tr->threads[i].exiting)
+			return;
+	tr->exit_dumped = true;
+	take_snapshot(tr, tr->o->dump_on_exit, true);
+}
+
+/* ------------------------------------------------------------- events */
+
+static void handle_trap(tracer *tr, thread *th, int status)
+{
+	struct user_regs_struct regs;
+	breakpoint *bp;
+
+	if (ptrace(PTRACE_GETREGS, th->tid, 0, &regs) < 0)
+		return; /* gone: its exit is on the way */
+	collect_stubs(tr);
+	if (tr->stepper == th) {
+		finish_step(tr, th);
+		return;
+	}
+	if (tr->tracing && regs.rip - 1 == trampoline(tr)) {
+		handle_return(tr, th, &regs);
+		return;
+	}
+	if (tr->tracing && (bp = find_bp(tr, regs.rip - 1)) && bp->inserted) {
+		handle_entry(tr, th, bp, &regs);
+		return;
+	}
+	if (tr->entry_addr && regs.rip - 1 == tr->entry_addr) {
+		handle_entry_point(tr, th, &regs);
+		return;
+	}
+	resume(th, SIGTRAP); /* the program's own */
+}
+
+static void new_thread(tracer *tr, pid_t tid, int status)
+{
+	thread *th = add_thread(tr, tid);
+
+	if (!th)
+		return;
+	th->stopped = true;
+	if (tr->stopping)
+		return; /* held; its initial stop needs no replay */
+	resume(th, 0);
+}
+
+static void handle_status(tracer *tr, pid_t tid, int status)
+{
+	thread *th = find_thread(tr, tid);
+	int sig, event;
+
+	if (!th) {
+		child *c = find_child(tr, tid, false);
+		if (WIFEXITED(status) || WIFSIGNALED(status)) {
+			if (c)
+				*c = tr->children[--tr->nchildren];
+			return;
+		}
+		if (!c && tgid_of(tid) == tr->pid) {
+			new_thread(tr, tid, status);
+			return;
+		}
+		if (!c)
+			c = find_child(tr, tid, true);
+		if (c) {
+			c->stopped = true;
+			if (c->kind)
+				release_child(tr, c);
+		}
+		return;
+	}
+	if (WIFEXITED(status) || WIFSIGNALED(status)) {
+		if (tid == tr->pid) {
+			tr->ended = true;
+			tr->exit_code = WIFEXITED(status) ?
+						WEXITSTATUS(status) :
+						128 + WTERMSIG(status);
+		}
+		remove_thread(tr, th);
+		return;
+	}
+	if (!WIFSTOPPED(status))
+		return;
+	th->stopped = true;
+	sig = WSTOPSIG(status);
+	event = status >> 16;
+	if (tr->stopping && tr->stepper != th) {
+		if (event == PTRACE_EVENT_STOP && sig == SIGTRAP)
+			return; /* our interrupt */
+		if (event == PTRACE_EVENT_CLONE) {
+			unsigned long ntid;
+			ptrace(PTRACE_GETEVENTMSG, tid, 0, &ntid);
+			add_thread(tr, (pid_t)ntid);
+			th = find_thread(tr, tid);
+		}
+		if (event == PTRACE_EVENT_FORK || event == PTRACE_EVENT_VFORK) {
+			unsigned long cpid;
+			child *c;
+			ptrace(PTRACE_GETEVENTMSG, tid, 0, &cpid);
+			c = find_child(tr, (pid_t)cpid, true);
+			/* a fork child needs nothing from the held threads:
+			 * release it now and let the parent stop again on
+			 * the interrupt it has pending */
+			if (c && !c->kind && event == PTRACE_EVENT_FORK) {
+				c->kind = event;
+				c->parent_tid = tid;
+				if (c->stopped)
+					release_child(tr, c);
+				resume(th, 0);
+				return;
+			}
+		}
+		th->has_pending = true;
+		th->pending = status;
+		return;
+	}
+	switch (event) {
+	case 0:
+		if (sig == SIGTRAP)
+			handle_trap(tr, th, status);
+		else
+			resume(th, sig);
+		return;
+	case PTRACE_EVENT_CLONE: {
+		unsigned long ntid;
+		thread *nt;
+		ptrace(PTRACE_GETEVENTMSG, tid, 0, &ntid);
+		nt = add_thread(tr, (pid_t)ntid);
+		(void)nt;
+		resume(find_thread(tr, tid), 0);
+		return;
+	}
+	case PTRACE_EVENT_FORK:
+	case PTRACE_EVENT_VFORK:
+		child_event(tr, th, event);
+		resume(find_thread(tr, tid), 0);
+		return;
+	case PTRACE_EVENT_VFORK_DONE:
+		vfork_done(tr, th);
+		resume(th, 0);
+		resume_all(tr);
+		return;
+	case PTRACE_EVENT_EXEC:
+		handle_exec(tr, th);
+		return;
+	case PTRACE_EVENT_EXIT:
+		th->exiting = true;
+		maybe_dump_on_exit(tr);
+		th = find_thread(tr, tid);
+		if (th)
+			resume(th, 0);
+		return;
+	case PTRACE_EVENT_STOP:
+		if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN ||
+		    sig == SIGTTOU) {
+			/* group-stop: stay stopped, but keep reporting */
+			if (ptrace(PTRACE_LISTEN, tid, 0, 0) == 0)
+				th->stopped = false;
+			return;
+		}
+		resume(th, 0);
+		return;
+	default:
+		resume(th, 0);
+		return;
+	}
+}
+
+/* -------------------------------------------------------------- detach */
+
+static uint64_t real_pc(tracer *tr, const breakpoint *bp, uint64_t rip)
+{
+	if (bp->ool && rip >= bp->ool && rip < bp->ool + DISPLACED_SLOT)
+		return rip < bp->ool + bp->insn.len ?
+			       bp->addr + (rip - bp->ool) :
+			       bp->addr + bp->insn.len;
+	return rip;
+}
+
+/* Put one stopped thread back as if memsnap had never been there. Returns
+ * the signal to deliver at detach. */
+static int restore_thread(tracer *tr, thread *th)
+{
+	struct user_regs_struct regs;
+	int sig = 0;
+	bool changed = false;
+
+	if (ptrace(PTRACE_GETREGS, th->tid, 0, &regs) < 0)
+		return 0;
+	if (th->has_pending) {
+		int st = th->pending, s = WSTOPSIG(st);
+		th->has_pending = false;
+		if ((st >> 16) == 0 && s == SIGTRAP && tr->tracing &&
+		    regs.rip - 1 == trampoline(tr)) {
+			/* a return not handled yet: complete it */
+			handle_return(tr, th, &regs);
+			ptrace(PTRACE_GETREGS, th->tid, 0, &regs);
+		} else if ((st >> 16) == 0 && s == SIGTRAP &&
+			   ((tr->tracing && find_bp(tr, regs.rip - 1)) ||
+			    (tr->entry_addr && regs.rip - 1 == tr->entry_addr))) {
+			regs.rip--; /* re-run the original instruction */
+			changed = true;
+		} else if ((st >> 16) == 0 && tr->stepper != th) {
+			sig = s;
+		}
+	}
+	for (size_t i = 0; tr->scratch && i < tr->nbps; i++) {
+		uint64_t pc = real_pc(tr, &tr->bps[i], regs.rip);
+		if (pc != regs.rip) {
+			regs.rip = pc;
+			changed = true;
+		}
+	}
+	if (tr->scratch && regs.rip >= tr->scratch + SCRATCH_STUBS &&
+	    regs.rip < tr->scratch + SCRATCH_STUB_DATA) {
+		/* returning through a stub: finish its work */
+		int stub = (int)((regs.rip - tr->scratch - SCRATCH_STUBS) /
+				 STUB_SIZE);
+		stub_data d;
+		for (size_t i = th->nshadow; i-- > 0;)
+			if (th->shadow[i].stub == stub) {
+				record_return(tr, &th->shadow[i], regs.rax);
+				regs.rip = th->shadow[i].ret;
+				remove_shadow(tr, th, i);
+				changed = true;
+				break;
+			}
+		if (!changed && target_read(&tr->mem, stub_data_addr(tr, stub),
+					    &d, sizeof(d)) == 0) {
+			regs.rip = d.ret;
+			changed = true;
+		}
+	}
+	for (size_t i = th->nshadow; i-- > 0;)
+		restore_slot(tr, &tr->mem, &th->shadow[i]);
+	if (tr->scratch && regs.rip - 1 == trampoline(tr) && th->nshadow) {
+		regs.rip = th->shadow[th->nshadow - 1].ret;
+		changed = true;
+	}
+	while (th->nshadow)
+		pop_shadow(tr, th);
+	if (changed)
+		ptrace(PTRACE_SETREGS, th->tid, 0, &regs);
+	return sig;
+}
+
+static int detach_all(tracer *tr)
+{
+	int rc = 0;
+	int *sigs;
+
+	if (tr->ended)
+		return 0;
+	if (stop_all(tr, NULL) < 0 || tr->ended)
+		return tr->ended ? 0 : -1;
+	collect_stubs(tr);
+	if (tr->stepper) {
+		/* interrupted mid-step: the original byte is in place */
+		tr->step_bp->inserted = false;
+		tr->stepper->has_pending = false;
+		tr->stepper = NULL;
+	}
+	sigs = calloc(tr->nthreads + 1, sizeof(int));
+	for (size_t i = 0; i < tr->nthreads; i++)
+		sigs[i] = restore_thread(tr, &tr->threads[i]);
+	for (size_t i = 0; i < tr->nbps; i++)
+		if (breakpoint_remove(&tr->mem, &tr->bps[i]) < 0)
+			rc = -1;
+	if (tr->entry_addr)
+		target_write(&tr->mem, tr->entry_addr, &tr->entry_orig, 1);
+	if (tr->scratch && tr->nthreads) {
+		uint64_t args[6] = { tr->scratch, SCRATCH_SIZE, 0, 0, 0, 0 };
+		uint64_t ret = 1;
+		/* from outside the page being unmapped */
+		if (scratch_syscall(tr->threads[0].tid, &tr->mem, 0,
+				    SYS_munmap, args, &ret) < 0 || ret != 0)
+			rc = -1;
+		tr->scratch = 0;
+	}
+	for (size_t i = 0; i < tr->nthreads; i++) {
+		ptrace(PTRACE_DETACH, tr->threads[i].tid, 0, sigs[i]);
+		free_shadow(&tr->threads[i]);
+	}
+	free(sigs);
+	tr->nthreads = 0;
+	return rc;
+}
+
+/* ------------------------------------------------------------- sessions */
+
+static void on_signal(int sig)
+{
+	if (sig == SIGUSR1)
+		want_snapshot = 1;
+	else if (sig == SIGALRM)
+		want_timer = 1;
+	else
+		want_detach = 1;
+	/* wake the loop out of waitpid with a stop it will resume */
+	if (wake_tid > 0)
+		ptrace(PTRACE_INTERRUPT, wake_tid, 0, 0);
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGALRM, &sa, NULL);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void arm_timer(double seconds)
+{
+	struct itimerval it;
+
+	memset(&it, 0, sizeof(it));
+	if (seconds > 0) {
+		it.it_value.tv_sec = (time_t)seconds;
+		it.it_value.tv_usec =
+			(suseconds_t)((seconds - (double)(time_t)seconds) *
+				      1e6);
+		if (!it.it_value.tv_sec && !it.it_value.tv_usec)
+			it.it_value.tv_usec = 1;
+	}
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+static int loop(tracer *tr)
+{
+	double start = now(), next_every = start + tr->o->every;
+	double end = tr->o->duration > 0 ? start + tr->o->duration : 0;
+
+	for (;;) {
+		double t = now(), wake = 0;
+		if (tr->ended)
+			return 0;
+		if (want_detach || (end && t >= end))
+			return 1;
+		if (tr->o->every > 0 && t >= next_every) {
+			next_every = t + tr->o->every;
+			want_snapshot = 1;
+		}
+		if (want_snapshot && tr->tracing && !tr->stepper &&
+		    !tr->vforker) {
+			want_snapshot = 0;
+			snapshot_on_demand(tr);
+		}
+		if (tr->o->every > 0)
+			wake = next_every;
+		if (end && (!wake || end < wake))
+			wake = end;
+		if (want_timer || wake) {
+			double left = wake - now();
+
+			want_timer = 0;
+			/* a snapshot may outlast the period: a deadline
+			 * already past must fire at once, not disarm */
+			arm_timer(!wake ? 0 : left > 1e-6 ? left : 1e-6);
+		}
+		if (wait_event(tr) < 0) {
+			if (errno == ECHILD) {
+				tr->ended = true;
+				return 0;
+			}
+			tracer_msg("waitpid: %s", strerror(errno));
+			return -1;
+		}
+	}
+}
+
+/* ------------------------------------------------------------ refusals */
+
+static int read_status_field(pid_t pid, const char *key, char *out,
+			     size_t len)
+{
+	char path[64], line[512];
+	size_t klen = strlen(key);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+			char *v = line + klen + 1;
+			while (*v == ' ' || *v == '\t')
+				v++;
+			v[strcspn(v, "\n")] = 0;
+			snprintf(out, len, "%s", v);
+			fclose(f);
+			return 0;
+		}
+	fclose(f);
+	return -1;
+}
+
+static int check_target(pid_t pid)
+{
+	char buf[256], path[64], comm[64] = "?";
+	unsigned char ident[20];
+	int fd;
+	long tracer_pid;
+
+	if (read_status_field(pid, "State", buf, sizeof(buf)) < 0) {
+		tracer_msg("no such process: %d", (int)pid);
+		return EXIT_TRACER_NOPROC;
+	}
+	if (buf[0] == 'Z' || buf[0] == 'X') {
+		tracer_msg("process %d is a zombie: nothing to trace",
+			   (int)pid);
+		return EXIT_TRACER_NOPROC;
+	}
+	if (read_status_field(pid, "TracerPid", buf, sizeof(buf)) == 0 &&
+	    (tracer_pid = atol(buf)) != 0) {
+		read_status_field((pid_t)tracer_pid, "Name", comm,
+				  sizeof(comm));
+		tracer_msg("process %d is already traced by process %ld (%s)",
+			   (int)pid, tracer_pid, comm);
+		return EXIT_TRACER_PERM;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == EACCES || errno == EPERM) {
+			tracer_msg("no permission to trace process %d (run as "
+				   "its user or root; see "
+				   "kernel.yama.ptrace_scope)", (int)pid);
+			return EXIT_TRACER_PERM;
+		}
+		return 0; /* kernel thread or gone: seize will tell */
+	}
+	if (read(fd, ident, sizeof(ident)) == (ssize_t)sizeof(ident) &&
+	    memcmp(ident, "\177ELF", 4) == 0 &&
+	    (ident[4] != 2 /* ELFCLASS64 */ ||
+	     (ident[18] | ident[19] << 8) != 62 /* EM_X86_64 */)) {
+		close(fd);
+		tracer_msg("process %d is not an x86-64 program (%s): not "
+			   "supported", (int)pid,
+			   ident[4] != 2 ? "32-bit" : "other architecture");
+		return EXIT_TRACER_UNSUPPORTED;
+	}
+	close(fd);
+	return 0;
+}
+
+static int seize_error(pid_t pid, pid_t tid)
+{
+	if (errno == EPERM) {
+		char buf[64];
+		long ptrace_scope = -1;
+		FILE *f = fopen("/proc/sys/kernel/yama/ptrace_scope", "re");
+		if (f) {
+			if (fgets(buf, sizeof(buf), f))
+				ptrace_scope = atol(buf);
+			fclose(f);
+		}
+		if (ptrace_scope > 0)
+			tracer_msg("no permission to trace process %d "
+				   "(kernel.yama.ptrace_scope is %ld: run as "
+				   "root or set it to 0)", (int)pid,
+				   ptrace_scope);
+		else
+			tracer_msg("no permission to trace process %d",
+				   (int)pid);
+		return EXIT_TRACER_PERM;
+	}
+	if (errno == ESRCH) {
+		tracer_msg("no such process: %d", (int)pid);
+		return EXIT_TRACER_NOPROC;
+	}
+	tracer_msg("cannot trace thread %d of process %d: %s", (int)tid,
+		   (int)pid, strerror(errno));
+	return EXIT_TRACER_ERROR;
+}
+
+/* Seize every thread; new ones may appear while we go, so repeat until a
+ * pass adds none (threads born after their creator was seized are
+ * auto-attached). */
+static int seize_all(tracer *tr)
+{
+	char path[64];
+	bool added = true;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)tr->pid);
+	while (added) {
+		DIR *d = opendir(path);
+		struct dirent *de;
+		added = false;
+		if (!d) {
+			tracer_msg("no such process: %d", (int)tr->pid);
+			return EXIT_TRACER_NOPROC;
+		}
+		while ((de = readdir(d))) {
+			pid_t tid = (pid_t)atoi(de->d_name);
+			thread *th;
+			if (tid <= 0 || find_thread(tr, tid))
+				continue;
+			if (ptrace(PTRACE_SEIZE, tid, 0, PTRACE_OPTIONS) < 0) {
+				if (errno == ESRCH && tid != tr->pid)
+					continue; /* it just exited */
+				int rc = seize_error(tr->pid, tid);
+				closedir(d);
+				return rc;
+			}
+			th = add_thread(tr, tid);
+			if (!th) {
+				closedir(d);
+				return EXIT_TRACER_ERROR;
+			}
+			added = true;
+		}
+		closedir(d);
+	}
+	return 0;
+}
+
+static int start_run(tracer *tr)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0) {
+		tracer_msg("fork: %s", strerror(errno));
+		return EXIT_TRACER_ERROR;
+	}
+	if (pid == 0) {
+		raise(SIGSTOP);
+		execvp(tr->o->argv[0], tr->o->argv);
+		fprintf(stderr, "memsnap: cannot run %s: %s\n",
+			tr->o->argv[0], strerror(errno));
+		_exit(127);
+	}
+	tr->pid = pid;
+	if (waitpid(pid, &status, WUNTRACED) != pid || !WIFSTOPPED(status) ||
+	    ptrace(PTRACE_SEIZE, pid, 0, PTRACE_OPTIONS) < 0) {
+		tracer_msg("cannot trace the child: %s", strerror(errno));
+		kill(pid, SIGKILL);
+		return EXIT_TRACER_ERROR;
+	}
+	add_thread(tr, pid);
+	kill(pid, SIGCONT);
+	/* from here the loop waits for the exec event, then the entry */
+	return 0;
+}
+
+/* Whether th stands in the dynamic linker (the program's start-up). */
+static bool in_dynamic_linker(tracer *tr, thread *th)
+{
+	struct user_regs_struct regs;
+	char path[64], line[512];
+	bool found = false;
+	FILE *f;
+
+	if (ptrace(PTRACE_GETREGS, th->tid, 0, &regs) < 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)tr->pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		unsigned long long lo, hi;
+		const char *name = strrchr(line, '/');
+		if (sscanf(line, "%llx-%llx", &lo, &hi) == 2 &&
+		    regs.rip >= lo && regs.rip < hi)
+			found = name && strncmp(name, "/ld-", 4) == 0;
+		if (regs.rip >= lo && regs.rip < hi)
+			break;
+	}
+	fclose(f);
+	return found;
+}
+
+static int start_attach(tracer *tr)
+{
+	char err[512];
+	int rc;
+
+	tr->pid = tr->o->pid;
+	if ((rc = check_target(tr->pid)) != 0)
+		return rc;
+	if (target_mem_open(&tr->mem, tr->pid) < 0)
+		return seize_error(tr->pid, tr->pid);
+	if ((rc = seize_all(tr)) != 0)
+		return rc;
+	if (stop_all(tr, NULL) < 0 || tr->ended) {
+		tracer_msg("process %d ended while being attached",
+			   (int)tr->pid);
+		return EXIT_TRACER_NOPROC;
+	}
+	if (setup_breakpoints(tr, tr->threads[0].tid, err, sizeof(err)) < 0 &&
+	    in_dynamic_linker(tr, &tr->threads[0])) {
+		/* attached during start-up: libc is not loaded yet; set up
+		 * at the entry point, as `run` does */
+		symbols_destroy(&tr->sym);
+		start_image(tr, &tr->threads[0]);
+		VERBOSE(tr, "attached to %d in its start-up", (int)tr->pid);
+		resume_all(tr);
+		return 0;
+	}
+	if (!tr->tracing) {
+		tracer_msg("%s", err);
+		detach_all(tr);
+		return strstr(err, "no allocator") ? EXIT_TRACER_UNSUPPORTED :
+						     EXIT_TRACER_ERROR;
+	}
+	VERBOSE(tr, "attached to %d (%zu threads)", (int)tr->pid,
+		tr->nthreads);
+	resume_all(tr);
+	return 0;
+}
+
+int tracer_main(const tracer_options *o)
+{
+	tracer tr;
+	ms_error err;
+	int rc, status = EXIT_TRACER_OK;
+
+	memset(&tr, 0, sizeof(tr));
+	tr.o = o;
+	tr.mem.fd = -1;
+	tr.table = ms_table_new(&err);
+	if (!tr.table) {
+		tracer_msg("%s", err.message);
+		return EXIT_TRACER_ERROR;
+	}
+	install_signals();
+	rc = o->run ? start_run(&tr) : start_attach(&tr);
+	if (rc != 0) {
+		for (size_t i = 0; i < tr.nthreads; i++)
+			free_shadow(&tr.threads[i]);
+		free(tr.threads);
+		free(tr.children);
+		target_mem_close(&tr.mem);
+		ms_table_free(tr.table);
+		return rc;
+	}
+	wake_tid = tr.pid;
+	rc = loop(&tr);
+	wake_tid = 0;
+	if (rc < 0)
+		status = EXIT_TRACER_ERROR;
+	if (!tr.ended) {
+		if (o->dump_on_exit && !tr.exit_dumped && tr.tracing) {
+			tr.exit_dumped = true;
+			take_snapshot(&tr, o->dump_on_exit, true);
+		}
+		if (detach_all(&tr) < 0) {
+			tracer_msg("detach from %d was not clean", (int)tr.pid);
+			status = EXIT_TRACER_ERROR;
+		}
+		VERBOSE(&tr, "detached from %d after %llu events",
+			(int)tr.pid, (unsigned long long)tr.events);
+	} else {
+		if (o->dump_on_exit && !tr.exit_dumped)
+			take_snapshot(&tr, o->dump_on_exit, false);
+		if (o->run && status == EXIT_TRACER_OK)
+			status = tr.exit_code;
+	}
+	if (o->run && !tr.ended)
+		status = tr.exit_code ? tr.exit_code : status;
+	teardown_image(&tr);
+	target_mem_close(&tr.mem);
+	for (size_t i = 0; i < tr.nthreads; i++)
+		free_shadow(&tr.threads[i]);
+	free(tr.threads);
+	free(tr.children);
+	ms_table_free(tr.table);
+	return status;
+}
