@@ -4,6 +4,7 @@
 #include "config.h"
 #include "offline.h"
 #include "command.h"
+#include "atomic_file.h"
 
 #include <getopt.h>
 #include <stdarg.h>
@@ -35,6 +36,7 @@ static const subcommand subcommands[] = {
 	  A_STATS | A_FILTER },
 	{ "info", "info FILE", 1, 1, 0 },
 	{ "block", "block FILE ADDR", 2, 2, 0 },
+	{ "leaks", "leaks FILE [FILTER OPTIONS]", 1, 1, A_FILTER },
 	{ "export", "export FILE --format json|pprof|collapsed|svg [-o OUT] "
 		    "[OPTIONS]",
 	  1, 1, A_STATS | A_FILTER | A_OUTPUT | A_FORMAT },
@@ -200,6 +202,8 @@ static int parse(const subcommand *sc, int argc, char **argv, parsed *p)
 
 static ms_snapshot *load(const char *path, ms_error *err)
 {
+	if (ms_check_not_temp(path, err) < 0)
+		return NULL;
 	return ms_snapshot_load(path, err);
 }
 
@@ -317,12 +321,23 @@ static int run_block(parsed *p, ms_output *out, ms_error *err)
 	return rc < 0 ? engine_error(err, false) : MS_EXIT_OK;
 }
 
+static int run_leaks(parsed *p, ms_output *out, ms_error *err)
+{
+	ms_snapshot *s = load(p->files[0], err);
+	int rc;
+
+	if (!s)
+		return engine_error(err, false);
+	rc = ms_report_leaks(out, s, &p->o, err);
+	ms_snapshot_free(s);
+	return rc < 0 ? engine_error(err, false) : MS_EXIT_OK;
+}
+
 static int run_export(parsed *p, ms_output *out, ms_error *err)
 {
 	bool to_stdout = !p->output || strcmp(p->output, "-") == 0;
 	ms_snapshot *s, *filtered = NULL;
 	ms_output file_out;
-	FILE *f;
 	int rc;
 
 	if (!p->o.format_set)
@@ -336,22 +351,20 @@ static int run_export(parsed *p, ms_output *out, ms_error *err)
 		ms_snapshot_free(s);
 		return engine_error(err, false);
 	}
-	f = to_stdout ? stdout : fopen(p->output, "wb");
-	if (!f) {
-		fprintf(stderr, "memsnap: %s: cannot create: %m\n", p->output);
-		ms_snapshot_free(filtered);
-		ms_snapshot_free(s);
-		return MS_EXIT_RUNTIME;
-	}
-	ms_output_init_file(&file_out, f);
+	/* a file is built in memory, then written as snapshots are: 0600,
+	 * atomic, no symlink followed */
+	if (to_stdout)
+		ms_output_init_file(&file_out, stdout);
+	else
+		ms_output_init_buffer(&file_out);
 	rc = ms_export(&file_out, filtered ? filtered : s, p->o.format, &p->o,
 		       err);
 	ms_snapshot_free(filtered);
 	ms_snapshot_free(s);
-	if (!to_stdout && fclose(f) != 0 && rc == 0) {
-		fprintf(stderr, "memsnap: %s: write failed: %m\n", p->output);
-		return MS_EXIT_RUNTIME;
-	}
+	if (rc == 0 && !to_stdout)
+		rc = ms_file_write_atomic(p->output, file_out.buf, file_out.len,
+					  "an export", err);
+	ms_output_destroy(&file_out);
 	return rc < 0 ? engine_error(err, false) : MS_EXIT_OK;
 }
 
@@ -429,6 +442,8 @@ int ms_cli_offline(int argc, char **argv)
 		rc = run_info(&p, &out, &err);
 	else if (strcmp(sc->name, "block") == 0)
 		rc = run_block(&p, &out, &err);
+	else if (strcmp(sc->name, "leaks") == 0)
+		rc = run_leaks(&p, &out, &err);
 	else if (strcmp(sc->name, "shell") == 0)
 		rc = run_shell(&p, &out, &err);
 	else

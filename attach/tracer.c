@@ -21,6 +21,7 @@
 
 #include "tracer.h"
 #include "memsnap_symbols.h"
+#include "session.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -100,8 +101,16 @@ typedef struct tracer {
 	bool ended;
 	int exit_code;         /* of the target, for `run` */
 	bool exit_dumped;
+	int crash_sig;         /* the fatal signal being dumped, 0 when none */
+	int crash_code;        /* its si_code */
+	pid_t crash_tid;
+	uint64_t crash_addr;   /* si_addr when the kernel sent it for a fault */
+	bool crash_has_addr;
+	siginfo_t crash_si;    /* to deliver exactly what the kernel sent */
+	bool crash_has_si;
 	unsigned nsnapshots;
 	uint64_t events;
+	live_session *live;    /* the live command line (session.c) */
 } tracer;
 
 /* Set by signal handlers; the loop acts on them between events. */
@@ -433,10 +442,20 @@ static int arm_stub(tracer *tr, thread *th, const shadow_entry *e)
 /* Record the calls that returned through a stub since the last stop. */
 static void collect_stubs(tracer *tr)
 {
-	stub_data data[NSTUBS];
+	stub_data data[NSTUBS], res[NSTUBS];
+	bool any = false;
 
 	if (!tr->narmed || target_read(&tr->mem, stub_data_addr(tr, 0), data,
 				       sizeof(data)) < 0)
+		return;
+	for (int i = 0; i < NSTUBS; i++)
+		any |= tr->stub_used[i] && (data[i].done & 0xff);
+	/* Other threads run meanwhile: one read can see a stub's done flag
+	 * set but its result from before the stub stored it (the read
+	 * copies result before done). The stub stores result before done,
+	 * so a read made after this one has every result it flagged. */
+	if (!any || target_read(&tr->mem, stub_data_addr(tr, 0), res,
+				sizeof(res)) < 0)
 		return;
 	for (size_t t = 0; t < tr->nthreads; t++) {
 		thread *th = &tr->threads[t];
@@ -444,7 +463,16 @@ static void collect_stubs(tracer *tr)
 			shadow_entry *e = &th->shadow[k];
 			if (e->stub < 0 || !(data[e->stub].done & 0xff))
 				continue;
-			record_return(tr, e, data[e->stub].result);
+			if (tr->o->verbose > 2 &&
+			    res[e->stub].result != data[e->stub].result)
+				tracer_msg("%d: stub %d result %#llx read "
+					   "before its done flag, now %#llx",
+					   (int)th->tid, e->stub,
+					   (unsigned long long)
+						   data[e->stub].result,
+					   (unsigned long long)
+						   res[e->stub].result);
+			record_return(tr, e, res[e->stub].result);
 			remove_shadow(tr, th, k);
 		}
 	}
@@ -524,7 +552,8 @@ static int stop_all(tracer *tr, thread *except)
 				again = true;
 		for (size_t i = 0; i < tr->nchildren; i++)
 			if (!tr->children[i].stopped ||
-			    !tr->children[i].kind)
+			    (!tr->children[i].kind &&
+			     !tr->children[i].parent_tid))
 				again = true;
 		if (again && wait_event(tr) < 0) {
 			tr->stopping = false;
@@ -539,7 +568,10 @@ static void resume_all(tracer *tr)
 {
 	if (tr->stepper || tr->vforker)
 		return; /* they hold the others until they are done */
-	for (size_t i = 0; i < tr->nthreads && !tr->stepper; i++) {
+	/* a replayed stop may start a single-step or a vfork (breakpoints
+	 * out): the threads not resumed yet must then stay held */
+	for (size_t i = 0; i < tr->nthreads && !tr->stepper && !tr->vforker;
+	     i++) {
 		thread *th = &tr->threads[i];
 		if (!th->stopped)
 			continue;
@@ -662,8 +694,10 @@ static void handle_entry(tracer *tr, thread *th, breakpoint *bp,
 	execute_displaced(tr, th, bp, regs);
 }
 
-static void handle_return(tracer *tr, thread *th,
-			  struct user_regs_struct *regs)
+/* Record the call th returned from at the trampoline and move it to the
+ * real return address, leaving it stopped. */
+static int complete_return(tracer *tr, thread *th,
+			   struct user_regs_struct *regs)
 {
 	shadow_entry *e;
 
@@ -678,14 +712,21 @@ static void handle_return(tracer *tr, thread *th,
 			   regs->rsp);
 		want_detach = 1;
 		th->stopped = true;
-		return;
+		return -1;
 	}
 	e = &th->shadow[th->nshadow - 1];
 	regs->rip = e->ret;
 	ptrace(PTRACE_SETREGS, th->tid, 0, regs);
 	record_return(tr, e, regs->rax);
 	pop_shadow(tr, th);
-	resume(th, 0);
+	return 0;
+}
+
+static void handle_return(tracer *tr, thread *th,
+			  struct user_regs_struct *regs)
+{
+	if (complete_return(tr, th, regs) == 0)
+		resume(th, 0);
 }
 
 /* ------------------------------------------------------------ set-up */
@@ -1003,60 +1044,117 @@ static void add_meta(tracer *tr, ms_capture *c)
 		in_flight += tr->threads[i].nshadow;
 	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)in_flight);
 	ms_capture_meta(c, MS_META_IN_FLIGHT, buf, NULL);
+	if (!tr->crash_sig)
+		return;
+	/* keys documented in docs/FORMAT.md, shown by `memsnap info` */
+	snprintf(buf, sizeof(buf), "%d", tr->crash_sig);
+	ms_capture_meta(c, "signal", buf, NULL);
+	snprintf(buf, sizeof(buf), "%d", tr->crash_code);
+	ms_capture_meta(c, "signal_code", buf, NULL);
+	snprintf(buf, sizeof(buf), "%d", (int)tr->crash_tid);
+	ms_capture_meta(c, "fault_tid", buf, NULL);
+	if (tr->crash_has_addr) {
+		snprintf(buf, sizeof(buf), "0x%llx",
+			 (unsigned long long)tr->crash_addr);
+		ms_capture_meta(c, "fault_address", buf, NULL);
+	}
 }
 
 /* Take a snapshot while every thread is stopped, symbolize it after they
  * run again, write it to path. live: the process still exists. */
+static void set_err(ms_error *err, const char *fmt, ...) TRACER_PRINTF(2, 3);
+static void set_err(ms_error *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	err->code = MS_EIO;
+	va_start(ap, fmt);
+	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	va_end(ap);
+}
+
+/* A snapshot taken while every thread is stopped, symbolized after they
+ * run again. live: the process still exists. */
+static ms_snapshot *capture_snapshot(tracer *tr, bool live, ms_error *err)
+{
+	ms_capture *c;
+	ms_error derr;
+	ms_symbolizer sym, counted = { NULL, NULL };
+	progress_symbolizer ps;
+	bool held = live && !tr->stepper && !tr->vforker && !tr->stopping;
+
+	if (held && stop_all(tr, NULL) < 0) {
+		set_err(err, "cannot stop the threads of process %d: %s",
+			(int)tr->pid, strerror(errno));
+		return NULL;
+	}
+	if (live)
+		collect_stubs(tr);
+	c = ms_capture_take(tr->table, tr->o->frames, err);
+	if (c)
+		add_meta(tr, c);
+	/* without symbols the snapshot still has its PCs */
+	if (c && live && !tr->dwfl)
+		tr->dwfl = ms_dwfl_new_pid(tr->pid, NULL, &derr);
+	else if (c && live)
+		ms_dwfl_refresh(tr->dwfl, &derr);
+	if (held)
+		resume_all(tr);
+	if (!c)
+		return NULL;
+	if (tr->dwfl) {
+		sym = ms_dwfl_symbolizer(tr->dwfl);
+		counted = progress_wrap(&ps, &sym);
+	}
+	return ms_capture_finish(c, tr->dwfl ? &counted : NULL, err);
+}
+
+/* Take a snapshot and write it to path. */
 static int take_snapshot(tracer *tr, const char *path, bool live)
 {
 	ms_error err;
-	ms_capture *c;
 	ms_snapshot *s;
-	ms_symbolizer sym;
-	bool held = live && !tr->stepper && !tr->vforker && !tr->stopping;
 
-	if (held && stop_all(tr, NULL) < 0)
-		return -1;
-	if (live)
-		collect_stubs(tr);
-	c = ms_capture_take(tr->table, tr->o->frames, &err);
-	if (c)
-		add_meta(tr, c);
-	if (c && live && !tr->dwfl)
-		tr->dwfl = ms_dwfl_new_pid(tr->pid, NULL, &err);
-	else if (c && live)
-		ms_dwfl_refresh(tr->dwfl, &err);
-	if (held)
-		resume_all(tr);
-	if (!c) {
+	progress_begin("snapshot %s", path);
+	s = capture_snapshot(tr, live, &err);
+	if (!s) {
+		progress_end();
 		tracer_msg("cannot take a snapshot: %s", err.message);
 		return -1;
 	}
-	if (tr->dwfl)
-		sym = ms_dwfl_symbolizer(tr->dwfl);
-	s = ms_capture_finish(c, tr->dwfl ? &sym : NULL, &err);
-	if (!s || ms_snapshot_dump(s, path, &err) < 0) {
+	if (ms_snapshot_dump(s, path, &err) < 0) {
+		progress_end();
 		tracer_msg("cannot write snapshot %s: %s", path, err.message);
 		ms_snapshot_free(s);
 		return -1;
 	}
+	progress_end();
 	VERBOSE(tr, "snapshot %s: %zu traces", path, ms_snapshot_ntraces(s));
 	ms_snapshot_free(s);
 	return 0;
 }
 
+/* `take` of the live command line (on the tracer thread). */
+static ms_snapshot *live_take(void *arg, ms_error *err)
+{
+	tracer *tr = arg;
+
+	if (tr->ended || !tr->tracing) {
+		set_err(err, "take: process %d %s", (int)tr->pid,
+			tr->ended ? "has ended" : "is not traced any more");
+		return NULL;
+	}
+	return capture_snapshot(tr, true, err);
+}
+
 static void snapshot_on_demand(tracer *tr)
 {
 	char path[4096];
-	const char *prefix = tr->o->output;
 
-	if (prefix)
-		snprintf(path, sizeof(path), "%s.%u.msnap", prefix,
-			 tr->nsnapshots++);
-	else
-		snprintf(path, sizeof(path), "memsnap.%d.%u.msnap",
-			 (int)tr->pid, tr->nsnapshots++);
-	take_snapshot(tr, path, true);
+	live_output_path(tr->live, tr->pid, path, sizeof(path));
+	tr->nsnapshots++;
+	if (take_snapshot(tr, path, true) == 0)
+		live_output_written(tr->live, path);
 }
 
 /* Every thread of an exiting process stops at PTRACE_EVENT_EXIT; at the
@@ -1070,6 +1168,110 @@ static void maybe_dump_on_exit(tracer *tr)
 			return;
 	tr->exit_dumped = true;
 	take_snapshot(tr, tr->o->dump_on_exit, true);
+}
+
+/* ------------------------------------------------------------ crashes */
+
+static int detach_all(tracer *tr);
+
+/* Whether signal sig, about to be delivered to the process, kills it: its
+ * default action is to terminate (with or without a core) and the process
+ * neither catches nor ignores it. Dispositions are per thread group. */
+static bool signal_is_fatal(const tracer *tr, int sig)
+{
+	char path[64], line[256];
+	unsigned long long cgt = 0, ign = 0;
+	bool found = false;
+	FILE *f;
+
+	switch (sig) {
+	case SIGCHLD: case SIGURG: case SIGWINCH: case SIGCONT:
+	case SIGSTOP: case SIGTSTP: case SIGTTIN: case SIGTTOU:
+	case SIGKILL: /* never reaches a signal-delivery-stop */
+		return false;
+	default:
+		if (sig < 1 || sig > 64)
+			return false;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tr->pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "SigIgn: %llx", &ign) == 1)
+			continue;
+		if (sscanf(line, "SigCgt: %llx", &cgt) == 1)
+			found = true;
+	}
+	fclose(f);
+	return found && !((cgt | ign) & (1ULL << (sig - 1)));
+}
+
+/* With --dump-on-crash, a signal-delivery-stop (status) of th for a fatal
+ * signal: write the final snapshot with the signal, the faulting address
+ * and the thread, then detach as from SIGINT (every byte restored, the
+ * scratch page unmapped) with the signal delivered at the detach, so that
+ * the kernel writes the core of the untouched process. Returns whether it
+ * did so (the session is over). */
+static bool dump_on_crash(tracer *tr, thread *th, int status)
+{
+	int sig = WSTOPSIG(status), st = 0;
+	siginfo_t si;
+
+	if (!tr->o->dump_on_crash || tr->crash_sig || !tr->tracing ||
+	    !signal_is_fatal(tr, sig))
+		return false;
+	tr->crash_sig = sig;
+	tr->crash_tid = th->tid;
+	if (ptrace(PTRACE_GETSIGINFO, th->tid, 0, &si) == 0) {
+		tr->crash_si = si;
+		tr->crash_has_si = true;
+		tr->crash_code = si.si_code;
+		/* si_addr means something only for a fault the kernel
+		 * raised, not for kill() or tgkill() (si_code <= 0) */
+		tr->crash_has_addr = si.si_code > 0 &&
+			(sig == SIGSEGV || sig == SIGBUS || sig == SIGILL ||
+			 sig == SIGFPE || sig == SIGTRAP);
+		tr->crash_addr = (uint64_t)(uintptr_t)si.si_addr;
+	}
+	tracer_msg("process %d: thread %d got signal %d (%s)%s: writing %s",
+		   (int)tr->pid, (int)th->tid, sig, strsignal(sig),
+		   tr->crash_has_addr ? " at a fault" : "",
+		   tr->o->dump_on_crash);
+	if (!tr->stepper && !tr->vforker) {
+		pid_t tid = th->tid;
+
+		stop_all(tr, th);
+		th = find_thread(tr, tid);
+	}
+	/* the detach delivers it: it stays pending on th meanwhile */
+	if (th) {
+		th->has_pending = true;
+		th->pending = status;
+	}
+	/* every thread is held now: take_snapshot must not let any go
+	 * (its resume_all would deliver the signal before the detach) */
+	tr->stopping = true;
+	take_snapshot(tr, tr->o->dump_on_crash, true);
+	if (tr->o->dump_on_exit && !tr->exit_dumped) {
+		tr->exit_dumped = true;
+		take_snapshot(tr, tr->o->dump_on_exit, true);
+	}
+	tr->stopping = false;
+	if (detach_all(tr) < 0)
+		tracer_msg("detach from %d was not clean", (int)tr->pid);
+	tr->ended = true;
+	if (tr->o->run) {
+		pid_t w;
+
+		while ((w = waitpid(tr->pid, &st, 0)) < 0 && errno == EINTR)
+			;
+		tr->exit_code = w != tr->pid ? EXIT_TRACER_ERROR :
+				WIFEXITED(st) ? WEXITSTATUS(st) :
+				WIFSIGNALED(st) ? 128 + WTERMSIG(st) :
+						  EXIT_TRACER_ERROR;
+	}
+	return true;
 }
 
 /* ------------------------------------------------------------- events */
@@ -1098,6 +1300,8 @@ static void handle_trap(tracer *tr, thread *th, int status)
 		handle_entry_point(tr, th, &regs);
 		return;
 	}
+	if (dump_on_crash(tr, th, status))
+		return;
 	resume(th, SIGTRAP); /* the program's own */
 }
 
@@ -1111,6 +1315,17 @@ static void new_thread(tracer *tr, pid_t tid, int status)
 	if (tr->stopping)
 		return; /* held; its initial stop needs no replay */
 	resume(th, 0);
+}
+
+/* A thread named by its creator's clone event. Its own first stop, and
+ * even its exit, may have been reported first: one already reaped must
+ * not come back as a thread that never stops (stop_all would wait for it
+ * for ever). */
+static thread *announce_thread(tracer *tr, pid_t tid)
+{
+	if (!find_thread(tr, tid) && !thread_exists(tr, tid))
+		return NULL;
+	return add_thread(tr, tid);
 }
 
 static void handle_status(tracer *tr, pid_t tid, int status)
@@ -1159,7 +1374,7 @@ static void handle_status(tracer *tr, pid_t tid, int status)
 		if (event == PTRACE_EVENT_CLONE) {
 			unsigned long ntid;
 			ptrace(PTRACE_GETEVENTMSG, tid, 0, &ntid);
-			add_thread(tr, (pid_t)ntid);
+			announce_thread(tr, (pid_t)ntid);
 			th = find_thread(tr, tid);
 		}
 		if (event == PTRACE_EVENT_FORK || event == PTRACE_EVENT_VFORK) {
@@ -1178,6 +1393,10 @@ static void handle_status(tracer *tr, pid_t tid, int status)
 				resume(th, 0);
 				return;
 			}
+			/* a vfork child waits for its parent's replayed
+			 * event; stop_all must not wait for that event */
+			if (c && !c->kind)
+				c->parent_tid = tid;
 		}
 		th->has_pending = true;
 		th->pending = status;
@@ -1187,14 +1406,14 @@ static void handle_status(tracer *tr, pid_t tid, int status)
 	case 0:
 		if (sig == SIGTRAP)
 			handle_trap(tr, th, status);
-		else
+		else if (!dump_on_crash(tr, th, status))
 			resume(th, sig);
 		return;
 	case PTRACE_EVENT_CLONE: {
 		unsigned long ntid;
 		thread *nt;
 		ptrace(PTRACE_GETEVENTMSG, tid, 0, &ntid);
-		nt = add_thread(tr, (pid_t)ntid);
+		nt = announce_thread(tr, (pid_t)ntid);
 		(void)nt;
 		resume(find_thread(tr, tid), 0);
 		return;
@@ -1246,6 +1465,50 @@ static uint64_t real_pc(tracer *tr, const breakpoint *bp, uint64_t rip)
 	return rip;
 }
 
+static bool sigtrap_queued(pid_t pid, pid_t tid)
+{
+	char path[64], line[256];
+	unsigned long long pnd = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid,
+		 (int)tid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "SigPnd: %llx", &pnd) == 1)
+			break;
+	fclose(f);
+	return pnd & (1ull << (SIGTRAP - 1));
+}
+
+/* A thread that hit an int3 just as stop_all's interrupt came reports the
+ * interrupt first, with rip past the int3 and its SIGTRAP still queued:
+ * detached like that it would die of it. Take that stop now, kept like
+ * any stop reported while held, for restore_thread. */
+static void take_queued_trap(tracer *tr, thread *th)
+{
+	pid_t tid = th->tid;
+	int status;
+
+	if (!th->stopped || th->has_pending || th == tr->stepper ||
+	    (tr->crash_sig && tid == tr->crash_tid) ||
+	    !sigtrap_queued(tr->pid, tid))
+		return;
+	VERBOSE(tr, "thread %d: a SIGTRAP is queued behind the interrupt",
+		(int)tid);
+	if (ptrace(PTRACE_CONT, tid, 0, 0) < 0)
+		return;
+	th->stopped = false;
+	while (waitpid(tid, &status, __WALL) < 0)
+		if (errno != EINTR)
+			return;
+	tr->stopping = true;
+	handle_status(tr, tid, status);
+	tr->stopping = false;
+}
+
 /* Put one stopped thread back as if memsnap had never been there. Returns
  * the signal to deliver at detach. */
 static int restore_thread(tracer *tr, thread *th)
@@ -1262,7 +1525,10 @@ static int restore_thread(tracer *tr, thread *th)
 		if ((st >> 16) == 0 && s == SIGTRAP && tr->tracing &&
 		    regs.rip - 1 == trampoline(tr)) {
 			/* a return not handled yet: complete it */
-			handle_return(tr, th, &regs);
+			VERBOSE(tr, "thread %d: a return completed at detach",
+				(int)th->tid);
+			/* not handle_return: the thread must stay stopped */
+			complete_return(tr, th, &regs);
 			ptrace(PTRACE_GETREGS, th->tid, 0, &regs);
 		} else if ((st >> 16) == 0 && s == SIGTRAP &&
 			   ((tr->tracing && find_bp(tr, regs.rip - 1)) ||
@@ -1322,6 +1588,9 @@ static int detach_all(tracer *tr)
 		return 0;
 	if (stop_all(tr, NULL) < 0 || tr->ended)
 		return tr->ended ? 0 : -1;
+	/* backwards: a thread that exits meanwhile is replaced by the last */
+	for (size_t i = tr->nthreads; i-- > 0;)
+		take_queued_trap(tr, &tr->threads[i]);
 	collect_stubs(tr);
 	if (tr->stepper) {
 		/* interrupted mid-step: the original byte is in place */
@@ -1347,6 +1616,11 @@ static int detach_all(tracer *tr)
 		tr->scratch = 0;
 	}
 	for (size_t i = 0; i < tr->nthreads; i++) {
+		/* the injected munmap stopped the crashing thread again: its
+		 * signal goes with the kernel's siginfo, not one from us */
+		if (tr->crash_has_si && tr->threads[i].tid == tr->crash_tid)
+			ptrace(PTRACE_SETSIGINFO, tr->crash_tid, 0,
+			       &tr->crash_si);
 		ptrace(PTRACE_DETACH, tr->threads[i].tid, 0, sigs[i]);
 		free_shadow(&tr->threads[i]);
 	}
@@ -1363,7 +1637,7 @@ static void on_signal(int sig)
 		want_snapshot = 1;
 	else if (sig == SIGALRM)
 		want_timer = 1;
-	else
+	else if (sig != SIGUSR2) /* SIGUSR2: a command line is ready */
 		want_detach = 1;
 	/* wake the loop out of waitpid with a stop it will resume */
 	if (wake_tid > 0)
@@ -1382,6 +1656,7 @@ static void install_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGALRM, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
 }
 
 static double now(void)
@@ -1414,7 +1689,7 @@ static int loop(tracer *tr)
 	double end = tr->o->duration > 0 ? start + tr->o->duration : 0;
 
 	for (;;) {
-		double t = now(), wake = 0;
+		double t = now(), wake = 0, live_wake = 0;
 		if (tr->ended)
 			return 0;
 		if (want_detach || (end && t >= end))
@@ -1428,8 +1703,14 @@ static int loop(tracer *tr)
 			want_snapshot = 0;
 			snapshot_on_demand(tr);
 		}
+		/* commands run where a snapshot can be taken */
+		if (tr->tracing && !tr->stepper && !tr->vforker &&
+		    live_service(tr->live, now(), &live_wake))
+			return 1;
 		if (tr->o->every > 0)
 			wake = next_every;
+		if (live_wake && (!wake || live_wake < wake))
+			wake = live_wake;
 		if (end && (!wake || end < wake))
 			wake = end;
 		if (want_timer || wake) {
@@ -1478,6 +1759,8 @@ static int read_status_field(pid_t pid, const char *key, char *out,
 	return -1;
 }
 
+static int seize_error(pid_t pid, pid_t tid);
+
 static int check_target(pid_t pid)
 {
 	char buf[256], path[64], comm[64] = "?";
@@ -1506,10 +1789,20 @@ static int check_target(pid_t pid)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == EACCES || errno == EPERM) {
-			tracer_msg("no permission to trace process %d (run as "
-				   "its user or root; see "
-				   "kernel.yama.ptrace_scope)", (int)pid);
-			return EXIT_TRACER_PERM;
+			long uid = -1;
+			/* another user's: ptrace_scope is not the reason */
+			if (read_status_field(pid, "Uid", buf, sizeof(buf)) == 0)
+				uid = atol(buf);
+			if (uid >= 0 && uid != (long)geteuid()) {
+				tracer_msg("no permission to trace process %d: "
+					   "it runs as uid %ld, memsnap as uid "
+					   "%ld (run memsnap as that user or as "
+					   "root)", (int)pid, uid,
+					   (long)geteuid());
+				return EXIT_TRACER_PERM;
+			}
+			errno = EPERM;
+			return seize_error(pid, pid);
 		}
 		return 0; /* kernel thread or gone: seize will tell */
 	}
@@ -1557,6 +1850,22 @@ static int seize_error(pid_t pid, pid_t tid)
 	return EXIT_TRACER_ERROR;
 }
 
+/* A thread that could not be seized because it is exiting (the kernel
+ * says EPERM then, not ESRCH): gone or a zombie within a short while. */
+static bool thread_exiting(pid_t tid)
+{
+	char state[64];
+
+	for (int i = 0; i < 100; i++) {
+		struct timespec ts = { 0, 2000000 };
+		if (read_status_field(tid, "State", state, sizeof(state)) < 0 ||
+		    state[0] == 'Z' || state[0] == 'X')
+			return true;
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
 /* Seize every thread; new ones may appear while we go, so repeat until a
  * pass adds none (threads born after their creator was seized are
  * auto-attached). */
@@ -1580,7 +1889,8 @@ static int seize_all(tracer *tr)
 			if (tid <= 0 || find_thread(tr, tid))
 				continue;
 			if (ptrace(PTRACE_SEIZE, tid, 0, PTRACE_OPTIONS) < 0) {
-				if (errno == ESRCH && tid != tr->pid)
+				if ((errno == ESRCH || errno == EPERM) &&
+				    tid != tr->pid && thread_exiting(tid))
 					continue; /* it just exited */
 				int rc = seize_error(tr->pid, tid);
 				closedir(d);
@@ -1707,6 +2017,12 @@ int tracer_main(const tracer_options *o)
 		tracer_msg("%s", err.message);
 		return EXIT_TRACER_ERROR;
 	}
+	tr.live = live_new(o, live_take, &tr, &err);
+	if (!tr.live) {
+		tracer_msg("%s", err.message);
+		ms_table_free(tr.table);
+		return EXIT_TRACER_ERROR;
+	}
 	install_signals();
 	rc = o->run ? start_run(&tr) : start_attach(&tr);
 	if (rc != 0) {
@@ -1716,13 +2032,18 @@ int tracer_main(const tracer_options *o)
 		free(tr.children);
 		target_mem_close(&tr.mem);
 		ms_table_free(tr.table);
+		live_free(tr.live);
 		return rc;
 	}
 	wake_tid = tr.pid;
+	if (live_start(tr.live, tr.pid) < 0)
+		want_detach = 1;
 	rc = loop(&tr);
 	wake_tid = 0;
 	if (rc < 0)
 		status = EXIT_TRACER_ERROR;
+	if (!tr.ended)
+		live_finish(tr.live, false);
 	if (!tr.ended) {
 		if (o->dump_on_exit && !tr.exit_dumped && tr.tracing) {
 			tr.exit_dumped = true;
@@ -1742,6 +2063,18 @@ int tracer_main(const tracer_options *o)
 	}
 	if (o->run && !tr.ended)
 		status = tr.exit_code ? tr.exit_code : status;
+	if (tr.ended) {
+		if (live_interactive(tr.live)) {
+			fputc('\n', stderr); /* off the prompt's line */
+			tracer_msg("process %d has ended (status %d)",
+				   (int)tr.pid, tr.exit_code);
+		}
+		/* the commands left run on what was taken */
+		live_finish(tr.live, true);
+	}
+	if (status == EXIT_TRACER_OK)
+		status = live_status(tr.live);
+	live_free(tr.live);
 	teardown_image(&tr);
 	target_mem_close(&tr.mem);
 	for (size_t i = 0; i < tr.nthreads; i++)

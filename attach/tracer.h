@@ -208,9 +208,17 @@ typedef struct tracer_options {
 	double duration;          /* --duration, 0 = until the end */
 	const char *output;       /* --output pattern for periodic/SIGUSR1 */
 	const char *dump_on_exit; /* --dump-on-exit */
+	const char *dump_on_crash;/* --dump-on-crash */
 	enum displaced_mode displaced;
 	bool return_stubs;        /* --return-capture stub (else trap) */
 	int verbose;
+	/* the live command line (session.c) */
+	char **commands;          /* -c and --script lines, in order */
+	size_t ncommands;
+	bool interactive;         /* a prompt on the terminal */
+	bool keep_going;          /* --every/--duration/--dump-on-exit: go on
+				     tracing after the commands */
+	unsigned keep;            /* --keep: newest -o files kept, 0 = all */
 } tracer_options;
 
 /* Exit statuses (documented in --help). */

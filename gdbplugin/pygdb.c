@@ -397,6 +397,10 @@ PyObject *mspy_check_core(PyObject *mod, PyObject *args)
 		snprintf(buf, sizeof(buf), "the snapshot is from another build: "
 			 "%s (%zu of %zu modules differ)", mc.first, mc.bad,
 			 mc.checked);
+	} else if (!mc.checked) {
+		snprintf(buf, sizeof(buf), "no module has a build-id in both "
+			 "the snapshot and the core: cannot tell whether they "
+			 "come from the same build");
 	} else {
 		buf[0] = 0;
 	}

@@ -3,6 +3,7 @@
 #include "config.h"
 #include "memsnapP.h"
 #include "command.h"
+#include "atomic_file.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -70,6 +71,8 @@ static int cmd_block(ms_session *, char **, size_t, const ms_report_options *,
 		     ms_output *, ms_error *);
 static int cmd_info(ms_session *, char **, size_t, const ms_report_options *,
 		    ms_output *, ms_error *);
+static int cmd_leaks(ms_session *, char **, size_t, const ms_report_options *,
+		     ms_output *, ms_error *);
 static int cmd_export(ms_session *, char **, size_t,
 		      const ms_report_options *, ms_output *, ms_error *);
 static int cmd_help(ms_session *, char **, size_t, const ms_report_options *,
@@ -99,6 +102,9 @@ static const command commands[] = {
 	  2, { A_ADDR, A_SNAP }, 0, cmd_block },
 	{ "info", "info [SNAP]", "metadata of a snapshot", 0, 1, { A_SNAP }, 0,
 	  cmd_info },
+	{ "leaks", "leaks [SNAP] [FILTER OPTIONS]",
+	  "leak report: the live blocks (at exit: never freed) by traceback, "
+	  "biggest first", 0, 1, { A_SNAP }, O_FILTER, cmd_leaks },
 	{ "export", "export SNAP FILE --format json|pprof|collapsed|svg",
 	  "write a snapshot as JSON, pprof, collapsed stacks or an SVG flame "
 	  "graph", 2, 2, { A_SNAP, A_FILE }, O_FORMAT | O_FILTER | O_STATS,
@@ -122,16 +128,16 @@ static const command *find_command(const char *name)
 static unsigned option_group(const char *opt)
 {
 	static const char *const stats[] = { "group-by", "cumulative", "limit",
-					     "traceback" };
+					     "traceback", "bytes" };
 	static const char *const filter[] = { "include", "exclude", "domain",
 					      "all-frames" };
 
-	for (size_t i = 0; i < 4; i++) {
+	for (size_t i = 0; i < 5; i++)
 		if (strcmp(opt, stats[i]) == 0)
 			return O_STATS;
+	for (size_t i = 0; i < 4; i++)
 		if (strcmp(opt, filter[i]) == 0)
 			return O_FILTER;
-	}
 	if (strcmp(opt, "name") == 0)
 		return O_NAME;
 	if (strcmp(opt, "format") == 0)
@@ -525,6 +531,39 @@ static int cmd_dump(ms_session *s, char **pos, size_t npos,
 	return 0;
 }
 
+bool ms_path_is_temp(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	size_t len;
+
+	base = base ? base + 1 : path;
+	len = strlen(base);
+	/* "." NAME "." 12 hex ".tmp", NAME not empty */
+	if (base[0] != '.' || len < 1 + 1 + 1 + 12 + 4 ||
+	    strcmp(base + len - 4, ".tmp") != 0 || base[len - 17] != '.')
+		return false;
+	for (size_t i = len - 16; i < len - 4; i++)
+		if (!strchr("0123456789abcdef", base[i]) || !base[i])
+			return false;
+	return true;
+}
+
+int ms_check_not_temp(const char *path, ms_error *err)
+{
+	const char *base = strrchr(path, '/');
+	size_t len;
+
+	if (!ms_path_is_temp(path))
+		return 0;
+	base = base ? base + 1 : path;
+	len = strlen(base);
+	return ms__fail(err, MS_EINVAL, "%s is the temporary file of a "
+			"snapshot write that never finished (memsnap was "
+			"killed or the machine stopped before renaming it to "
+			"%.*s): load %.*s or an older snapshot instead", path,
+			(int)(len - 18), base + 1, (int)(len - 18), base + 1);
+}
+
 static int cmd_load(ms_session *s, char **pos, size_t npos,
 		    const ms_report_options *o, ms_output *out, ms_error *err)
 {
@@ -534,6 +573,8 @@ static int cmd_load(ms_session *s, char **pos, size_t npos,
 	int rc;
 
 	if (name && (rc = check_name(s, name, err)) < 0)
+		return rc;
+	if ((rc = ms_check_not_temp(pos[0], err)) < 0)
 		return rc;
 	snap = ms_snapshot_load(pos[0], err);
 	if (!snap)
@@ -576,6 +617,16 @@ static int cmd_info(ms_session *s, char **pos, size_t npos,
 	return ms_report_info(out, e->snap, full, err);
 }
 
+static int cmd_leaks(ms_session *s, char **pos, size_t npos,
+		     const ms_report_options *o, ms_output *out, ms_error *err)
+{
+	entry *e = find_entry(s, npos ? pos[0] : NULL, err);
+
+	if (!e)
+		return fail_code(err);
+	return ms_report_leaks(out, e->snap, o, err);
+}
+
 static int cmd_export(ms_session *s, char **pos, size_t npos,
 		      const ms_report_options *o, ms_output *out, ms_error *err)
 {
@@ -583,7 +634,6 @@ static int cmd_export(ms_session *s, char **pos, size_t npos,
 	ms_snapshot *filtered = NULL;
 	ms_output file_out;
 	char lab[300];
-	FILE *f;
 	int rc;
 
 	if (!e)
@@ -595,17 +645,16 @@ static int cmd_export(ms_session *s, char **pos, size_t npos,
 	rc = ms_report_apply_filters(e->snap, o, &filtered, err);
 	if (rc < 0)
 		return rc;
-	f = fopen(pos[1], "wb");
-	if (!f) {
-		ms_snapshot_free(filtered);
-		return ms__fail(err, MS_EIO, "%s: cannot create: %m", pos[1]);
-	}
-	ms_output_init_file(&file_out, f);
+	/* built in memory, then written as snapshots are: 0600, atomic, no
+	 * symlink followed */
+	ms_output_init_buffer(&file_out);
 	rc = ms_export(&file_out, filtered ? filtered : e->snap, o->format, o,
 		       err);
 	ms_snapshot_free(filtered);
-	if (fclose(f) != 0 && rc == 0)
-		rc = ms__fail(err, MS_EIO, "%s: write failed: %m", pos[1]);
+	if (rc == 0)
+		rc = ms_file_write_atomic(pos[1], file_out.buf, file_out.len,
+					  "an export", err);
+	ms_output_destroy(&file_out);
 	if (rc < 0)
 		return rc;
 	label(lab, sizeof(lab), e);

@@ -138,14 +138,38 @@ int ms_report_compare(ms_output *out, const ms_snapshot *old_snap,
 int ms_report_info(ms_output *out, const ms_snapshot *s, const char *label,
 		   ms_error *err);
 /* The block containing addr (domain, address, size, offset of addr in it)
- * and its full traceback; -MS_ENOTFOUND when no block contains addr. */
+ * and its full traceback. When no block contains addr but one ends less
+ * than MS_REPORT_NEAR_WINDOW bytes below it (an overrun's fault), that
+ * block, introduced by "No live block in LABEL contains ADDR; it is N
+ * bytes past the end of the nearest block below:"; -MS_ENOTFOUND when
+ * neither. */
+#define MS_REPORT_NEAR_WINDOW 65536
 int ms_report_block(ms_output *out, const ms_snapshot *s, const char *label,
 		    uint64_t addr, ms_error *err);
+/* A leak report in LeakSanitizer's style over the live blocks of s (at
+ * the target's exit: what it never freed), grouped by traceback, biggest
+ * first (tracemalloc's order), after o's filters (o may be NULL):
+ *   "Leak of 72 byte(s) in 3 object(s) allocated from:"
+ *   "    #0 0x55d0c0ffee00 in log_access demo.c:53" (most recent first,
+ *   then the stripped source line indented when the file is readable)
+ * a blank line after each, and last
+ *   "SUMMARY: memsnap: 5400 byte(s) leaked in 10 allocation(s) from 8
+ *   traceback(s)." or "No leaks: no live block." when there is none.
+ * Exact integers throughout. */
+int ms_report_leaks(ms_output *out, const ms_snapshot *s,
+		    const ms_report_options *o, ms_error *err);
 /* Frames oldest first, Traceback.format() style with ", in func" added:
  *   '  File "a.c", line 3, in main' then '    source line' when the file
  * is readable; indent is prepended to each line. */
 int ms_report_traceback(ms_output *out, const ms_frame *frames, uint32_t n,
 			const char *indent, ms_error *err);
+
+/* Whether path names a temporary file of ms_snapshot_dump
+ * (".NAME.XXXXXXXXXXXX.tmp", 12 hex digits): one is left only when the
+ * writer died between creating it and renaming it to NAME, and loading
+ * refuses it (-MS_EINVAL from ms_check_not_temp, naming NAME). */
+bool ms_path_is_temp(const char *path);
+int ms_check_not_temp(const char *path, ms_error *err);
 
 /* Parses a number for option what: decimal, or hex with 0x; -MS_EINVAL with
  * "bad number for WHAT: 'x'" otherwise. */

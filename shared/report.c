@@ -758,9 +758,47 @@ int ms_report_info(ms_output *out, const ms_snapshot *s, const char *label,
 		if (is_known)
 			continue;
 		snprintf(title, sizeof(title), "%s:", k);
+		if (strcmp(k, "signal") == 0) {
+			/* --dump-on-crash stores the number; name it */
+			char *end;
+			long sig = strtol(v, &end, 10);
+			const char *abbrev = *v && !*end && sig > 0 &&
+				sig < 65 ? sigabbrev_np((int)sig) : NULL;
+
+			if (abbrev) {
+				snprintf(buf, sizeof(buf), "%ld (SIG%s)", sig,
+					 abbrev);
+				v = buf;
+			}
+		}
 		info_row(out, title, v);
 	}
 	return output_status(out, err);
+}
+
+/* The trace whose block ends closest below addr, within
+ * MS_REPORT_NEAR_WINDOW bytes (an overrun faults at the first unmapped or
+ * protected byte past the block); -1 when none. */
+static int64_t nearest_below(const ms_snapshot *s, uint64_t addr)
+{
+	int64_t best = -1;
+	uint64_t best_end = 0;
+
+	for (size_t i = 0; i < ms_snapshot_ntraces(s); i++) {
+		ms_trace t;
+		uint64_t end;
+
+		ms_snapshot_trace(s, i, &t);
+		end = t.address + t.size;
+		if (end < t.address || end > addr ||
+		    addr - end >= MS_REPORT_NEAR_WINDOW)
+			continue;
+		if (best < 0 || end > best_end) {
+			best = (int64_t)i;
+			best_end = end;
+		}
+	}
+	return best;
 }
 
 int ms_report_block(ms_output *out, const ms_snapshot *s, const char *label,
@@ -772,20 +810,37 @@ int ms_report_block(ms_output *out, const ms_snapshot *s, const char *label,
 	ms_frame *frames;
 	ms_trace t;
 	char sz[32];
+	bool past = false;
 	int rc;
 
-	if (i < 0)
+	if (i < 0 && (i = nearest_below(s, addr)) >= 0) {
+		past = true;
+		ms_snapshot_trace(s, (size_t)i, &t);
+		ms_output_printf(out, "No live block in %s contains 0x%" PRIx64
+				 "; it is %" PRIu64 " bytes past the end of "
+				 "the nearest block below:\n",
+				 label ? label : "the snapshot", addr,
+				 addr - (t.address + t.size));
+	} else if (i < 0) {
 		return ms__fail(err, MS_ENOTFOUND,
 				"no live block in %s contains 0x%" PRIx64,
 				label ? label : "the snapshot", addr);
-	ms_snapshot_trace(s, (size_t)i, &t);
+	} else {
+		ms_snapshot_trace(s, (size_t)i, &t);
+		ms_output_printf(out, "Block containing 0x%" PRIx64 " in %s:\n",
+				 addr, label ? label : "the snapshot");
+	}
 	ms_format_size(sz, sizeof(sz), (int64_t)t.size, false);
-	ms_output_printf(out, "Block containing 0x%" PRIx64 " in %s:\n", addr,
-			 label ? label : "the snapshot");
 	ms_output_printf(out, "  domain:  %" PRIu32 "\n", t.domain);
 	ms_output_printf(out, "  address: 0x%" PRIx64 "\n", t.address);
 	ms_output_printf(out, "  size:    %" PRIu64 " (%s)\n", t.size, sz);
-	ms_output_printf(out, "  offset:  %" PRIu64 "\n", addr - t.address);
+	if (!past)
+		ms_output_printf(out, "  offset:  %" PRIu64 "\n",
+				 addr - t.address);
+	else
+		ms_output_printf(out, "  offset:  %" PRIu64 " (%" PRIu64
+				 " past the end)\n", addr - t.address,
+				 addr - t.address - t.size);
 	n = ms_snapshot_traceback(s, t.traceback, &ids, &total);
 	frames = ms__calloc_array(n ? n : 1, sizeof(*frames));
 	if (!frames)
@@ -807,4 +862,73 @@ int ms_report_block(ms_output *out, const ms_snapshot *s, const char *label,
 	rc = ms_report_traceback(out, frames, n, "", err);
 	free(frames);
 	return rc < 0 ? rc : output_status(out, err);
+}
+
+/* ------------------------------------------------------------ leaks */
+
+static void leak_frame(ms_output *out, uint32_t i, const ms_frame *f)
+{
+	char line[1024];
+
+	ms_output_printf(out, "    #%" PRIu32 " 0x%" PRIx64 " in %s %s", i,
+			 f->address, f->function ? f->function : "??",
+			 f->filename);
+	if (f->lineno)
+		ms_output_printf(out, ":%" PRIu32, f->lineno);
+	ms_output_write(out, "\n", 1);
+	source_line(f->filename, f->lineno, line, sizeof(line));
+	if (line[0])
+		ms_output_printf(out, "        %s%s%s\n", col(out, C_DIM), line,
+				 col(out, C_OFF));
+}
+
+int ms_report_leaks(ms_output *out, const ms_snapshot *s,
+		    const ms_report_options *o, ms_error *err)
+{
+	ms_report_options def = default_options();
+	ms_snapshot *filtered = NULL;
+	uint64_t size, count;
+	ms_stats *st;
+	size_t n;
+	int rc;
+
+	if (!o)
+		o = &def;
+	rc = ms_report_apply_filters(s, o, &filtered, err);
+	if (rc < 0)
+		return rc;
+	if (filtered)
+		s = filtered;
+	st = ms_snapshot_statistics(s, MS_GROUP_TRACEBACK, false, err);
+	if (!st) {
+		ms_snapshot_free(filtered);
+		return err ? -err->code : -MS_EINVAL;
+	}
+	n = ms_stats_count(st);
+	for (size_t i = 0; i < n; i++) {
+		ms_stat t;
+
+		ms_stats_get(st, i, &t);
+		ms_output_printf(out, "%sLeak of %" PRIu64 " byte(s) in %" PRIu64
+				 " object(s) allocated from:%s\n",
+				 col(out, C_BOLD), t.size, t.count,
+				 col(out, C_OFF));
+		/* frames come oldest first; a leak report reads from the
+		 * allocating call outwards */
+		for (uint32_t j = 0; j < t.nframe; j++)
+			leak_frame(out, j, &t.frames[t.nframe - 1 - j]);
+		if (!t.nframe)
+			ms_output_printf(out, "    (no frame recorded)\n");
+		ms_output_write(out, "\n", 1);
+	}
+	ms_snapshot_totals(s, &size, &count);
+	if (count)
+		ms_output_printf(out, "SUMMARY: memsnap: %" PRIu64 " byte(s) "
+				 "leaked in %" PRIu64 " allocation(s) from %zu "
+				 "traceback(s).\n", size, count, n);
+	else
+		ms_output_printf(out, "No leaks: no live block.\n");
+	ms_stats_free(st);
+	ms_snapshot_free(filtered);
+	return output_status(out, err);
 }

@@ -12,6 +12,7 @@
  * legitimately describe. */
 #include "config.h"
 #include "memsnapP.h"
+#include "atomic_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1285,43 +1286,55 @@ static int open_temp(int dirfd, const char *base, char *name, size_t size)
 
 int ms_snapshot_dump(const ms_snapshot *s, const char *path, ms_error *err)
 {
-	char dir[PATH_MAX], tmp[256];
-	const char *slash, *base;
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	int dirfd = -1, fd = -1, rc;
+	int rc;
 
 	if (!s || !path || !*path)
 		return ms__fail(err, MS_EINVAL, "ms_snapshot_dump: no snapshot "
 				"or empty path");
+	rc = ms_snapshot_encode(s, &buf, &len, err);
+	if (rc == 0)
+		rc = ms_file_write_atomic(path, buf, len, "a snapshot", err);
+	free(buf);
+	return rc;
+}
+
+int ms_file_write_atomic(const char *path, const void *buf, size_t len,
+			 const char *what, ms_error *err)
+{
+	char dir[PATH_MAX], tmp[256];
+	const char *slash, *base;
+	int dirfd = -1, fd = -1, rc;
+
+	if (!path || !*path)
+		return ms__fail(err, MS_EINVAL, "cannot write %s: empty path",
+				what);
 	slash = strrchr(path, '/');
 	base = slash ? slash + 1 : path;
 	if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
-		return ms__fail(err, MS_EINVAL, "cannot write a snapshot to "
-				"'%s': the path names a directory, not a file",
+		return ms__fail(err, MS_EINVAL, "cannot write %s to '%s': the "
+				"path names a directory, not a file", what,
 				path);
 	if (strlen(base) > NAME_MAX)
-		return ms__fail(err, MS_EINVAL, "cannot write a snapshot to "
-				"'%.200s...': the file name is longer than %d "
-				"bytes", path, NAME_MAX);
+		return ms__fail(err, MS_EINVAL, "cannot write %s to '%.200s...': "
+				"the file name is longer than %d bytes", what,
+				path, NAME_MAX);
 	if (!slash)
 		strcpy(dir, ".");
 	else if (slash == path)
 		strcpy(dir, "/");
 	else if ((size_t)(slash - path) >= sizeof(dir))
-		return ms__fail(err, MS_EINVAL, "cannot write a snapshot to "
-				"'%.200s...': the path is too long", path);
+		return ms__fail(err, MS_EINVAL, "cannot write %s to '%.200s...': "
+				"the path is too long", what, path);
 	else
 		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
 
 	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0)
-		return ms__fail(err, MS_EIO, "cannot write a snapshot to '%s': "
-				"directory '%s': %s", path, dir,
+		return ms__fail(err, MS_EIO, "cannot write %s to '%s': "
+				"directory '%s': %s", what, path, dir,
 				strerror(errno));
-	rc = ms_snapshot_encode(s, &buf, &len, err);
-	if (rc < 0)
-		goto out;
 	fd = open_temp(dirfd, base, tmp, sizeof(tmp));
 	if (fd < 0) {
 		rc = ms__fail(err, MS_EIO, "cannot create a temporary file in "
@@ -1363,7 +1376,6 @@ out:
 	if (fd >= 0)
 		close(fd);
 	close(dirfd);
-	free(buf);
 	return rc;
 }
 

@@ -16,6 +16,7 @@ the allocator entry points and on a trampoline; their stop() is C code of
 the extension (gdbplugin/pygdb.c) that records each call in the engine's
 live table and lets the inferior go on.
 """
+import re
 import struct
 
 import gdb
@@ -218,7 +219,7 @@ def _core_file():
     return None
 
 
-def _check_loaded_against_core():
+def _check_loaded_against_core(ref=None, say_ok=False):
     inf = gdb.selected_inferior()
     if not _is_core(inf):
         return
@@ -226,13 +227,70 @@ def _check_loaded_against_core():
     if core is None:
         return
     exe = gdb.current_progspace().filename
-    snap = session.find(None)
-    for problem in _memsnap.check_core(snap, core, exe, inf.pid):
+    snap = session.find(ref)
+    problems = _memsnap.check_core(snap, core, exe, inf.pid)
+    for problem in problems:
         gdb.write("warning: %s\n" % problem, gdb.STDERR)
+    if say_ok and not problems:
+        gdb.write("The core %s belongs with this snapshot: process %d, "
+                  "same build-ids.\n" % (core, inf.pid))
+
+
+_NUMBER = re.compile(r"0[xX][0-9a-fA-F]+|[0-9]+")
+
+
+def _address(expr):
+    try:
+        return int(gdb.parse_and_eval(expr).cast(
+            gdb.lookup_type("unsigned long")))
+    except gdb.error as e:
+        raise gdb.GdbError("block: cannot evaluate '%s': %s" % (expr, e)) \
+            from None
+
+
+def _block_line(rest):
+    """block ADDR|EXPR|--fault [SNAP]: the command language's block with
+    ADDR given as a GDB expression ($_siginfo._sifields._sigfault.si_addr,
+    p->next...) or --fault, the snapshot's recorded fault_address."""
+    words = rest.split()
+    if not words or _NUMBER.fullmatch(words[0]):
+        return "block " + rest
+    if words[0] == "--fault":
+        if len(words) > 2:
+            raise gdb.GdbError("block: usage: block --fault [SNAP]")
+        ref = words[1] if len(words) > 1 else None
+        try:
+            snap = session.find(ref)
+        except Exception as e:  # the session's own message
+            raise gdb.GdbError("block: %s" % e) from None
+        fault = snap.metadata.get("fault_address")
+        if not fault:
+            raise gdb.GdbError("block --fault: the snapshot records no "
+                               "fault address (it was not written by "
+                               "memsnap --dump-on-crash at a fault)")
+        return " ".join(["block", fault] + words[1:])
+    # the whole text is the expression, or all but a last word naming
+    # the snapshot
+    try:
+        return "block %d" % int(gdb.parse_and_eval(rest).cast(
+            gdb.lookup_type("unsigned long")))
+    except gdb.error:
+        if len(words) < 2:
+            raise
+    return "block %d %s" % (_address(" ".join(words[:-1])), words[-1])
 
 
 def execute(line, from_tty=False):
     """Runs one command of the command language (docs/COMMANDS.md)."""
+    words = line.split(None, 1)
+    if words and words[0] == "snapshot":
+        line = words[1] if len(words) > 1 else ""
+        words = line.split(None, 1)
+    if words and words[0] == "block":
+        try:
+            line = _block_line(words[1] if len(words) > 1 else "")
+        except gdb.error as e:
+            raise gdb.GdbError("block: %s" % e) from None
     text, err = session.exec(line, from_tty)
     if text:
         gdb.write(text)
@@ -241,6 +299,9 @@ def execute(line, from_tty=False):
     words = line.split()
     if words and words[0] == "load":
         _check_loaded_against_core()
+    elif words and words[0] == "info":
+        _check_loaded_against_core(words[1] if len(words) > 1 else None,
+                                   True)
 
 
 def _complete(line, word):
@@ -392,7 +453,7 @@ def _sub_doc(name):
 
 
 _SUBCOMMANDS = ("take", "list", "statistics", "compare", "filter", "dump",
-                "load", "block", "info", "export")
+                "load", "block", "info", "leaks", "export")
 
 
 def _register():

@@ -20,6 +20,7 @@ GDB=${GDB:-gdb}
 PLUGIN=$builddir/python/memsnap-gdb.py
 TARGETS=$builddir/tests/targets/gdb
 TSRC=$srcdir/tests/targets/gdb
+[ -z "${MEMSNAP_NO_PLUGIN:-}" ] || skip_ "the plugin is $MEMSNAP_NO_PLUGIN"
 [ -f "$PLUGIN" ] || framework_failure_ "$PLUGIN is not built"
 command -v "$GDB" >/dev/null || skip_ "no gdb"
 

@@ -333,6 +333,96 @@ static void test_block_names_the_containing_block(void **state)
 			    "no live block in #1 contains 0x5");
 }
 
+static void test_block_past_the_end_names_the_nearest_block_below(void **state)
+{
+	fixture *fx = *state;
+
+	ms_session_add(fx->s, make_snapshot(false), NULL, "a", &fx->err);
+	/* 0x10000 + 5000 = 0x11388: 8 bytes past the end */
+	assert_int_equal(run(fx, "block 0x11390"), 0);
+	assert_string_equal(text(fx),
+			    "No live block in #1 contains 0x11390; it is 8 "
+			    "bytes past the end of the nearest block below:\n"
+			    "  domain:  1\n"
+			    "  address: 0x10000\n"
+			    "  size:    5000 (5000 B)\n"
+			    "  offset:  5008 (8 past the end)\n"
+			    "Traceback (most recent call last; 2 of 7 frames, "
+			    "the oldest not recorded):\n"
+			    "  File \"a.c\", line 1, in main\n"
+			    "  File \"c.c\", line 3\n");
+	/* 64 KiB past the end is too far to be that block's overrun */
+	assert_int_equal(run(fx, "block 0x21388"), -MS_ENOTFOUND);
+	assert_string_equal(fx->err.message,
+			    "no live block in #1 contains 0x21388");
+}
+
+static void test_leaks_groups_by_traceback_biggest_first(void **state)
+{
+	fixture *fx = *state;
+
+	ms_session_add(fx->s, make_snapshot(false), NULL, "a", &fx->err);
+	assert_int_equal(run(fx, "leaks"), 0);
+	assert_string_equal(text(fx),
+			    "Leak of 5000 byte(s) in 1 object(s) allocated "
+			    "from:\n"
+			    "    #0 0x3000 in ?? c.c:3\n"
+			    "    #1 0x1000 in main a.c:1\n"
+			    "\n"
+			    "Leak of 300 byte(s) in 3 object(s) allocated "
+			    "from:\n"
+			    "    #0 0x2000 in foo b.c:2\n"
+			    "    #1 0x1000 in main a.c:1\n"
+			    "\n"
+			    "SUMMARY: memsnap: 5300 byte(s) leaked in 4 "
+			    "allocation(s) from 2 traceback(s).\n");
+	assert_int_equal(run(fx, "leaks 1 --domain 0"), 0);
+	assert_string_equal(text(fx),
+			    "Leak of 300 byte(s) in 3 object(s) allocated "
+			    "from:\n"
+			    "    #0 0x2000 in foo b.c:2\n"
+			    "    #1 0x1000 in main a.c:1\n"
+			    "\n"
+			    "SUMMARY: memsnap: 300 byte(s) leaked in 3 "
+			    "allocation(s) from 1 traceback(s).\n");
+	assert_int_equal(run(fx, "leaks --include nothing.c"), 0);
+	assert_string_equal(text(fx), "No leaks: no live block.\n");
+}
+
+static void test_load_refuses_temporary_file_names(void **state)
+{
+	fixture *fx = *state;
+
+	assert_true(ms_path_is_temp("/d/.s.msnap.0123456789ab.tmp"));
+	assert_true(ms_path_is_temp(".a.0123456789ab.tmp"));
+	assert_false(ms_path_is_temp("s.msnap"));
+	assert_false(ms_path_is_temp(".s.msnap.tmp"));
+	assert_false(ms_path_is_temp(".s.msnap.0123456789aB.tmp"));
+	assert_false(ms_path_is_temp("..0123456789ab.tmp"));
+	assert_int_equal(run(fx, "load /d/.s.msnap.0123456789ab.tmp"),
+			 -MS_EINVAL);
+	assert_string_equal(fx->err.message,
+			    "/d/.s.msnap.0123456789ab.tmp is the temporary "
+			    "file of a snapshot write that never finished "
+			    "(memsnap was killed or the machine stopped before "
+			    "renaming it to s.msnap): load s.msnap or an older "
+			    "snapshot instead");
+}
+
+static void test_info_names_the_crash_signal(void **state)
+{
+	fixture *fx = *state;
+	ms_builder *b = ms_builder_new(4, &fx->err);
+
+	ms_builder_meta(b, "signal", "11", &fx->err);
+	ms_builder_meta(b, "fault_address", "0x10", &fx->err);
+	ms_session_add(fx->s, ms_builder_finish(b, &fx->err), NULL, "c",
+		       &fx->err);
+	assert_int_equal(run(fx, "info"), 0);
+	assert_non_null(strstr(text(fx), "\n  signal:          11 (SIGSEGV)\n"
+					 "  fault_address:   0x10\n"));
+}
+
 static void test_info_lists_metadata(void **state)
 {
 	fixture *fx = *state;
@@ -509,7 +599,7 @@ static void test_completion_of_commands_options_and_names(void **state)
 	assert_int_equal(c.start, 9);
 	ms_completion_destroy(&c);
 	ms_session_complete(fx->s, "", &c, &fx->err);
-	assert_int_equal(c.count, 12); /* 11 commands + "snapshot" */
+	assert_int_equal(c.count, 13); /* 12 commands + "snapshot" */
 	ms_completion_destroy(&c);
 	ms_session_complete(fx->s, "stats --gr", &c, &fx->err);
 	expect_words(&c, gb, 1);
@@ -678,6 +768,10 @@ int main(void)
 		T(test_filter_adds_a_named_snapshot),
 		T(test_dump_and_load_round_trip),
 		T(test_block_names_the_containing_block),
+		T(test_block_past_the_end_names_the_nearest_block_below),
+		T(test_leaks_groups_by_traceback_biggest_first),
+		T(test_load_refuses_temporary_file_names),
+		T(test_info_names_the_crash_signal),
 		T(test_info_lists_metadata),
 		T(test_usage_errors_are_einval_with_messages),
 		T(test_no_snapshot_yet_says_what_to_do),
