@@ -585,6 +585,81 @@ static void resume_all(tracer *tr)
 	}
 }
 
+/* A held thread that can run an injected syscall. A thread held in an
+ * event stop (clone, vfork, exec, exit) stands inside a syscall whose
+ * result the kernel stores after the stop, over what was injected: its
+ * pthread_create or posix_spawn would return garbage. A thread in a
+ * signal-delivery stop or our interrupt is outside any syscall. */
+static bool can_inject(const tracer *tr, const thread *th)
+{
+	return th->stopped && !th->exiting && th != tr->stepper &&
+	       th != tr->vforker && (!th->has_pending || th->pending >> 16 == 0);
+}
+
+static void vfork_done(tracer *tr, thread *th);
+
+static void vfork_done(tracer *tr, thread *th);
+static child *find_child(tracer *tr, pid_t pid, bool add);
+static void release_child(tracer *tr, child *c);
+
+/* Let a thread held in a clone or vfork event finish its syscall and stop
+ * again at once, on an interrupt. A vfork child is released first (it
+ * must exec or exit before its parent returns), so the breakpoints must
+ * be out of the shared memory: not tracing yet, or detaching. */
+static bool leave_syscall_event(tracer *tr, thread *th, bool bps_out)
+{
+	pid_t tid = th->tid;
+
+	for (int n = 0; n < 4 && th && th->has_pending; n++) {
+		int event = th->pending >> 16;
+		unsigned long cpid;
+		child *c;
+
+		if (event == PTRACE_EVENT_VFORK && (bps_out || !tr->tracing) &&
+		    ptrace(PTRACE_GETEVENTMSG, tid, 0, &cpid) == 0 &&
+		    (c = find_child(tr, (pid_t)cpid, true))) {
+			c->kind = event;
+			c->parent_tid = tid;
+			if (c->stopped)
+				release_child(tr, c);
+		} else if (event == PTRACE_EVENT_VFORK_DONE) {
+			if (!bps_out)
+				vfork_done(tr, th);
+			else if (tr->vforker == th)
+				tr->vforker = NULL; /* they stay out */
+		} else if (event != PTRACE_EVENT_CLONE) {
+			break;
+		}
+		if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0 ||
+		    ptrace(PTRACE_CONT, tid, 0, 0) < 0)
+			return false;
+		th->has_pending = false;
+		th->stopped = false;
+		/* its next stop, kept like any stop reported while held; a
+		 * released vfork child's exec or exit comes first */
+		tr->stopping = true;
+		while ((th = find_thread(tr, tid)) && !th->stopped)
+			if (wait_event(tr) < 0)
+				break;
+		tr->stopping = false;
+	}
+	return th && can_inject(tr, th);
+}
+
+/* The thread to run injected syscalls in, all threads being held. */
+static thread *injector(tracer *tr, bool bps_out)
+{
+	for (size_t i = 0; i < tr->nthreads; i++)
+		if (can_inject(tr, &tr->threads[i]))
+			return &tr->threads[i];
+	for (size_t i = 0; i < tr->nthreads; i++) {
+		pid_t tid = tr->threads[i].tid;
+		if (leave_syscall_event(tr, &tr->threads[i], bps_out))
+			return find_thread(tr, tid);
+	}
+	return NULL;
+}
+
 /* --------------------------------------------------- breakpoint handling */
 
 static void execute_displaced(tracer *tr, thread *th, breakpoint *bp,
@@ -1519,7 +1594,8 @@ static int restore_thread(tracer *tr, thread *th)
 
 	if (ptrace(PTRACE_GETREGS, th->tid, 0, &regs) < 0)
 		return 0;
-	if (th->has_pending) {
+	/* an event stop stays pending: injector() may still need it */
+	if (th->has_pending && th->pending >> 16 == 0) {
 		int st = th->pending, s = WSTOPSIG(st);
 		th->has_pending = false;
 		if ((st >> 16) == 0 && s == SIGTRAP && tr->tracing &&
@@ -1583,6 +1659,8 @@ static int detach_all(tracer *tr)
 {
 	int rc = 0;
 	int *sigs;
+	size_t nsigs;
+	thread *inj = NULL;
 
 	if (tr->ended)
 		return 0;
@@ -1598,7 +1676,10 @@ static int detach_all(tracer *tr)
 		tr->stepper->has_pending = false;
 		tr->stepper = NULL;
 	}
-	sigs = calloc(tr->nthreads + 1, sizeof(int));
+	nsigs = tr->nthreads;
+	sigs = calloc(nsigs + 1, sizeof(int));
+	if (!sigs)
+		return -1;
 	for (size_t i = 0; i < tr->nthreads; i++)
 		sigs[i] = restore_thread(tr, &tr->threads[i]);
 	for (size_t i = 0; i < tr->nbps; i++)
@@ -1609,10 +1690,37 @@ static int detach_all(tracer *tr)
 	if (tr->scratch && tr->nthreads) {
 		uint64_t args[6] = { tr->scratch, SCRATCH_SIZE, 0, 0, 0, 0 };
 		uint64_t ret = 1;
+		pid_t tid;
+		/* Choosing it may let a thread out of an event stop (the
+		 * breakpoints are out now): what it or a new thread stops
+		 * on is restored as above. */
+		inj = injector(tr, true);
+		tid = inj ? inj->tid : 0;
+		if (tr->nthreads > nsigs) {
+			int *v = realloc(sigs, (tr->nthreads + 1) * sizeof(int));
+			if (!v) {
+				free(sigs);
+				return -1;
+			}
+			sigs = v;
+			for (size_t i = nsigs; i < tr->nthreads; i++)
+				sigs[i] = 0;
+		}
+		for (size_t i = 0; i < tr->nthreads; i++)
+			if (i >= nsigs || (tr->threads[i].has_pending &&
+					   tr->threads[i].pending >> 16 == 0))
+				sigs[i] = restore_thread(tr, &tr->threads[i]);
+		nsigs = tr->nthreads;
 		/* from outside the page being unmapped */
-		if (scratch_syscall(tr->threads[0].tid, &tr->mem, 0,
-				    SYS_munmap, args, &ret) < 0 || ret != 0)
+		if (!tid) {
+			tracer_msg("the scratch page stays mapped in process "
+				   "%d: no thread can run a syscall now",
+				   (int)tr->pid);
 			rc = -1;
+		} else if (scratch_syscall(tid, &tr->mem, 0, SYS_munmap, args,
+					   &ret) < 0 || ret != 0) {
+			rc = -1;
+		}
 		tr->scratch = 0;
 	}
 	for (size_t i = 0; i < tr->nthreads; i++) {
@@ -1621,7 +1729,8 @@ static int detach_all(tracer *tr)
 		if (tr->crash_has_si && tr->threads[i].tid == tr->crash_tid)
 			ptrace(PTRACE_SETSIGINFO, tr->crash_tid, 0,
 			       &tr->crash_si);
-		ptrace(PTRACE_DETACH, tr->threads[i].tid, 0, sigs[i]);
+		ptrace(PTRACE_DETACH, tr->threads[i].tid, 0,
+		       i < nsigs ? sigs[i] : 0);
 		free_shadow(&tr->threads[i]);
 	}
 	free(sigs);
@@ -1850,13 +1959,27 @@ static int seize_error(pid_t pid, pid_t tid)
 	return EXIT_TRACER_ERROR;
 }
 
+/* A thread created by one already seized is auto-attached: seizing it
+ * again says EPERM, and it is ours. */
+static bool traced_by_us(pid_t tid)
+{
+	char buf[64];
+	int e = errno;
+	bool ours = read_status_field(tid, "TracerPid", buf, sizeof(buf)) == 0 &&
+		    atol(buf) == (long)getpid();
+
+	errno = e; /* the caller reports the seize's errno */
+	return ours;
+}
+
 /* A thread that could not be seized because it is exiting (the kernel
  * says EPERM then, not ESRCH): gone or a zombie within a short while. */
 static bool thread_exiting(pid_t tid)
 {
 	char state[64];
 
-	for (int i = 0; i < 100; i++) {
+	/* a loaded machine may take a while to finish an exit */
+	for (int i = 0; i < 1000; i++) {
 		struct timespec ts = { 0, 2000000 };
 		if (read_status_field(tid, "State", state, sizeof(state)) < 0 ||
 		    state[0] == 'Z' || state[0] == 'X')
@@ -1888,10 +2011,13 @@ static int seize_all(tracer *tr)
 			thread *th;
 			if (tid <= 0 || find_thread(tr, tid))
 				continue;
-			if (ptrace(PTRACE_SEIZE, tid, 0, PTRACE_OPTIONS) < 0) {
-				if ((errno == ESRCH || errno == EPERM) &&
+			if (ptrace(PTRACE_SEIZE, tid, 0, PTRACE_OPTIONS) < 0 &&
+			    !(errno == EPERM && traced_by_us(tid))) {
+				int e = errno;
+				if ((e == ESRCH || e == EPERM) &&
 				    tid != tr->pid && thread_exiting(tid))
 					continue; /* it just exited */
+				errno = e;
 				int rc = seize_error(tr->pid, tid);
 				closedir(d);
 				return rc;
@@ -1967,6 +2093,7 @@ static bool in_dynamic_linker(tracer *tr, thread *th)
 static int start_attach(tracer *tr)
 {
 	char err[512];
+	thread *inj;
 	int rc;
 
 	tr->pid = tr->o->pid;
@@ -1981,7 +2108,14 @@ static int start_attach(tracer *tr)
 			   (int)tr->pid);
 		return EXIT_TRACER_NOPROC;
 	}
-	if (setup_breakpoints(tr, tr->threads[0].tid, err, sizeof(err)) < 0 &&
+	if (!(inj = injector(tr, false))) {
+		tracer_msg("cannot attach to %d now: every thread is inside a "
+			   "syscall that creates or ends a thread; retry",
+			   (int)tr->pid);
+		detach_all(tr);
+		return EXIT_TRACER_ERROR;
+	}
+	if (setup_breakpoints(tr, inj->tid, err, sizeof(err)) < 0 &&
 	    in_dynamic_linker(tr, &tr->threads[0])) {
 		/* attached during start-up: libc is not loaded yet; set up
 		 * at the entry point, as `run` does */
