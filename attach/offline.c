@@ -4,7 +4,7 @@
 #include "config.h"
 #include "offline.h"
 #include "command.h"
-#include "atomic_file.h"
+#include "progress.h"
 
 #include <getopt.h>
 #include <stdarg.h>
@@ -202,9 +202,14 @@ static int parse(const subcommand *sc, int argc, char **argv, parsed *p)
 
 static ms_snapshot *load(const char *path, ms_error *err)
 {
+	ms_snapshot *s;
+
 	if (ms_check_not_temp(path, err) < 0)
 		return NULL;
-	return ms_snapshot_load(path, err);
+	progress_begin("loading %s", path);
+	s = ms_snapshot_load_progress(path, progress_engine(), err);
+	progress_end();
+	return s;
 }
 
 static void init_stdout(ms_output *out)
@@ -266,8 +271,12 @@ static int run_filter(parsed *p, ms_output *out, ms_error *err)
 	rc = ms_report_apply_filters(s, &p->o, &res, err);
 	if (rc == 0 && !res && !(res = ms_snapshot_filter(s, NULL, 0, err)))
 		rc = -1;
-	if (rc == 0)
-		rc = ms_snapshot_dump(res, p->output, err);
+	if (rc == 0) {
+		progress_begin("writing %s", p->output);
+		rc = ms_snapshot_dump_progress(res, p->output,
+					       progress_engine(), err);
+		progress_end();
+	}
 	if (rc == 0)
 		ms_output_printf(out, "Wrote %s: %zu of %zu traces kept\n",
 				 p->output, ms_snapshot_ntraces(res),
@@ -337,7 +346,6 @@ static int run_export(parsed *p, ms_output *out, ms_error *err)
 {
 	bool to_stdout = !p->output || strcmp(p->output, "-") == 0;
 	ms_snapshot *s, *filtered = NULL;
-	ms_output file_out;
 	int rc;
 
 	if (!p->o.format_set)
@@ -346,25 +354,23 @@ static int run_export(parsed *p, ms_output *out, ms_error *err)
 	s = load(p->files[0], err);
 	if (!s)
 		return engine_error(err, false);
-	rc = ms_report_apply_filters(s, &p->o, &filtered, err);
-	if (rc < 0) {
+	if (!to_stdout) {
+		/* written as snapshots are: 0600, atomic, no symlink
+		 * followed */
+		progress_begin("exporting %s", p->output);
+		rc = ms_export_file(s, p->output, &p->o, progress_engine(),
+				    err);
+		progress_end();
 		ms_snapshot_free(s);
-		return engine_error(err, false);
+		return rc < 0 ? engine_error(err, false) : MS_EXIT_OK;
 	}
-	/* a file is built in memory, then written as snapshots are: 0600,
-	 * atomic, no symlink followed */
-	if (to_stdout)
-		ms_output_init_file(&file_out, stdout);
-	else
-		ms_output_init_buffer(&file_out);
-	rc = ms_export(&file_out, filtered ? filtered : s, p->o.format, &p->o,
-		       err);
+	/* no progress line: the export goes to the terminal itself */
+	rc = ms_report_apply_filters(s, &p->o, &filtered, err);
+	if (rc == 0)
+		rc = ms_export(out, filtered ? filtered : s, p->o.format,
+			       &p->o, err);
 	ms_snapshot_free(filtered);
 	ms_snapshot_free(s);
-	if (rc == 0 && !to_stdout)
-		rc = ms_file_write_atomic(p->output, file_out.buf, file_out.len,
-					  "an export", err);
-	ms_output_destroy(&file_out);
 	return rc < 0 ? engine_error(err, false) : MS_EXIT_OK;
 }
 
@@ -374,12 +380,19 @@ static int run_shell(parsed *p, ms_output *out, ms_error *err)
 {
 	bool prompt = isatty(STDIN_FILENO), failed = false;
 	ms_session *s = ms_session_new(err);
+	ms_output cmd_out;
 	char *line = NULL;
 	size_t cap = 0;
 
 	if (!s)
 		return engine_error(err, false);
 	ms_session_set_default_limit(s, isatty(STDOUT_FILENO) ? 10 : 0);
+	ms_session_set_progress(s, progress_engine());
+	/* a command's output is gathered, then printed once its progress
+	 * line is gone */
+	ms_output_init_buffer(&cmd_out);
+	cmd_out.tty = out->tty;
+	cmd_out.color = out->color;
 	for (int i = 0; i < p->nfiles; i++) {
 		ms_snapshot *snap = load(p->files[i], err);
 
@@ -390,6 +403,7 @@ static int run_shell(parsed *p, ms_output *out, ms_error *err)
 	}
 	for (;;) {
 		char *cmd;
+		int rc;
 
 		if (prompt) {
 			fputs("memsnap> ", stdout);
@@ -400,7 +414,13 @@ static int run_shell(parsed *p, ms_output *out, ms_error *err)
 		cmd = line + strspn(line, " \t");
 		if (strncmp(cmd, "quit", 4) == 0 || strncmp(cmd, "exit", 4) == 0)
 			break;
-		if (ms_session_exec(s, cmd, out, err) < 0) {
+		cmd[strcspn(cmd, "\r\n")] = 0;
+		progress_begin("%s", cmd);
+		rc = ms_session_exec(s, cmd, &cmd_out, err);
+		progress_end();
+		ms_output_write(out, cmd_out.buf, cmd_out.len);
+		ms_output_reset(&cmd_out);
+		if (rc < 0) {
 			fflush(stdout);
 			fprintf(stderr, "memsnap: %s\n", err->message);
 			failed = true;
@@ -408,6 +428,7 @@ static int run_shell(parsed *p, ms_output *out, ms_error *err)
 		out->error = 0;
 	}
 	free(line);
+	ms_output_destroy(&cmd_out);
 	ms_session_free(s);
 	return failed ? MS_EXIT_RUNTIME : MS_EXIT_OK;
 }

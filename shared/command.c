@@ -3,7 +3,6 @@
 #include "config.h"
 #include "memsnapP.h"
 #include "command.h"
-#include "atomic_file.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -24,6 +23,7 @@ struct ms_session {
 	ms_take_fn take;
 	void *take_arg;
 	size_t default_limit;
+	ms_progress progress;  /* fn NULL: none */
 };
 
 /* ---------------------------------------------------------------- table */
@@ -271,6 +271,11 @@ void ms_session_set_take(ms_session *s, ms_take_fn fn, void *arg)
 void ms_session_set_default_limit(ms_session *s, size_t limit)
 {
 	s->default_limit = limit;
+}
+
+void ms_session_set_progress(ms_session *s, const ms_progress *p)
+{
+	s->progress = p ? *p : (ms_progress){ NULL, NULL };
 }
 
 size_t ms_session_count(const ms_session *s)
@@ -523,7 +528,7 @@ static int cmd_dump(ms_session *s, char **pos, size_t npos,
 
 	if (!e)
 		return fail_code(err);
-	rc = ms_snapshot_dump(e->snap, pos[1], err);
+	rc = ms_snapshot_dump_progress(e->snap, pos[1], &s->progress, err);
 	if (rc < 0)
 		return rc;
 	label(lab, sizeof(lab), e);
@@ -576,7 +581,7 @@ static int cmd_load(ms_session *s, char **pos, size_t npos,
 		return rc;
 	if ((rc = ms_check_not_temp(pos[0], err)) < 0)
 		return rc;
-	snap = ms_snapshot_load(pos[0], err);
+	snap = ms_snapshot_load_progress(pos[0], &s->progress, err);
 	if (!snap)
 		return fail_code(err);
 	rc = ms_session_add(s, snap, name, pos[0], err);
@@ -631,30 +636,12 @@ static int cmd_export(ms_session *s, char **pos, size_t npos,
 		      const ms_report_options *o, ms_output *out, ms_error *err)
 {
 	entry *e = find_entry(s, pos[0], err);
-	ms_snapshot *filtered = NULL;
-	ms_output file_out;
 	char lab[300];
 	int rc;
 
 	if (!e)
 		return fail_code(err);
-	if (!o->format_set)
-		return ms__fail(err, MS_EINVAL,
-				"export: --format json|pprof|collapsed|svg is "
-				"required");
-	rc = ms_report_apply_filters(e->snap, o, &filtered, err);
-	if (rc < 0)
-		return rc;
-	/* built in memory, then written as snapshots are: 0600, atomic, no
-	 * symlink followed */
-	ms_output_init_buffer(&file_out);
-	rc = ms_export(&file_out, filtered ? filtered : e->snap, o->format, o,
-		       err);
-	ms_snapshot_free(filtered);
-	if (rc == 0)
-		rc = ms_file_write_atomic(pos[1], file_out.buf, file_out.len,
-					  "an export", err);
-	ms_output_destroy(&file_out);
+	rc = ms_export_file(e->snap, pos[1], o, &s->progress, err);
 	if (rc < 0)
 		return rc;
 	label(lab, sizeof(lab), e);

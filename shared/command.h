@@ -195,6 +195,14 @@ int ms_export_svg(ms_output *out, const ms_snapshot *s, const char *title,
 		  ms_error *err);
 int ms_export(ms_output *out, const ms_snapshot *s, ms_export_format f,
 	      const ms_report_options *o, ms_error *err);
+/* Exports s in o->format (which must be set) to the file path after o's
+ * filters, built in memory and then written as snapshot files are
+ * (atomic_file.h: 0600, temporary file, fsync, rename, no symlink
+ * followed), so that a reader never sees half an export. Progress
+ * ("formatting", then "writing" and "syncing") goes to p (may be NULL). */
+int ms_export_file(const ms_snapshot *s, const char *path,
+		   const ms_report_options *o, const ms_progress *p,
+		   ms_error *err);
 
 /* ---------------------------------------------------------------- session */
 
@@ -211,6 +219,8 @@ void ms_session_set_take(ms_session *s, ms_take_fn fn, void *arg);
 /* Statistics lines shown when --limit is not given (10 for a terminal,
  * 0 = all). */
 void ms_session_set_default_limit(ms_session *s, size_t limit);
+/* Where load, dump and export report their progress (copied; NULL: none). */
+void ms_session_set_progress(ms_session *s, const ms_progress *p);
 
 /* Runs one command line. The "snapshot" prefix is optional; an empty line
  * or a comment (#...) does nothing. Returns 0 or a negative ms_errcode

@@ -3,6 +3,7 @@
 #include "config.h"
 #include "memsnapP.h"
 #include "command.h"
+#include "atomic_file.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -932,4 +933,29 @@ int ms_export(ms_output *out, const ms_snapshot *s, ms_export_format f,
 		return ms_export_svg(out, s, NULL, err);
 	}
 	return ms__fail(err, MS_EINVAL, "unknown export format %d", (int)f);
+}
+
+int ms_export_file(const ms_snapshot *s, const char *path,
+		   const ms_report_options *o, const ms_progress *p,
+		   ms_error *err)
+{
+	ms_snapshot *filtered = NULL;
+	ms_output buf;
+	int rc;
+
+	if (!o->format_set)
+		return ms__fail(err, MS_EINVAL, "export: --format "
+				"json|pprof|collapsed|svg is required");
+	rc = ms_report_apply_filters(s, o, &filtered, err);
+	if (rc < 0)
+		return rc;
+	ms__progress(p, "formatting", 0, 0);
+	ms_output_init_buffer(&buf);
+	rc = ms_export(&buf, filtered ? filtered : s, o->format, o, err);
+	ms_snapshot_free(filtered);
+	if (rc == 0)
+		rc = ms_file_write_atomic_progress(path, buf.buf, buf.len,
+						   "an export", p, err);
+	ms_output_destroy(&buf);
+	return rc;
 }

@@ -1105,6 +1105,72 @@ static void test_load_errors_name_the_file(void **state)
 	free(dir);
 }
 
+/* Every phase of a dump and a load is reported, in order, with done
+ * growing to total: what a front-end's progress line shows. */
+typedef struct progress_log {
+	char text[2048];
+	size_t len;
+} progress_log;
+
+static void log_progress(void *arg, const char *phase, uint64_t done,
+			 uint64_t total)
+{
+	progress_log *l = arg;
+
+	l->len += (size_t)snprintf(l->text + l->len, sizeof(l->text) - l->len,
+				   "%s %llu/%llu\n", phase,
+				   (unsigned long long)done,
+				   (unsigned long long)total);
+}
+
+static void test_dump_and_load_report_progress(void **state)
+{
+	ms_snapshot *s = small_snapshot(), *t;
+	progress_log log = { "", 0 };
+	ms_progress p = { log_progress, &log };
+	char *dir = temp_dir(), path[512], expect[1024];
+	struct stat st;
+	ms_error err;
+
+	snprintf(path, sizeof(path), "%s/p.msnap", dir);
+	assert_int_equal(ms_snapshot_dump_progress(s, path, &p, &err), 0);
+	assert_int_equal(stat(path, &st), 0);
+	snprintf(expect, sizeof(expect),
+		 "encoding 0/7\nencoding 1/7\nencoding 2/7\nencoding 3/7\n"
+		 "encoding 4/7\nencoding 5/7\nencoding 6/7\nencoding 7/7\n"
+		 "writing 0/%lld\nwriting %lld/%lld\nsyncing 0/0\n",
+		 (long long)st.st_size, (long long)st.st_size,
+		 (long long)st.st_size);
+	assert_string_equal(log.text, expect);
+
+	log.len = 0;
+	log.text[0] = 0;
+	t = ms_snapshot_load_progress(path, &p, &err);
+	assert_non_null(t);
+	/* reading, then one step per section (7) and the end */
+	assert_true(strncmp(log.text, "reading 0/", 10) == 0);
+	{
+		const char *d = strstr(log.text, "decoding 0/");
+		unsigned long long total, done = 0, prev = 0;
+		int steps = 0;
+
+		assert_non_null(d);
+		while (sscanf(d, "decoding %llu/%llu\n", &done, &total) == 2) {
+			assert_true(done >= prev && done <= total);
+			prev = done;
+			steps++;
+			d = strchr(d, '\n') + 1;
+		}
+		assert_int_equal(steps, 8);
+		assert_true(done == total && total > 0);
+		assert_string_equal(d, "");
+	}
+	ms_snapshot_free(t);
+	ms_snapshot_free(s);
+	remove_tree(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1136,6 +1202,7 @@ int main(void)
 		cmocka_unit_test(test_load_refuses_a_fifo_without_blocking),
 		cmocka_unit_test(test_dump_over_existing_file_replaces_it),
 		cmocka_unit_test(test_load_errors_name_the_file),
+		cmocka_unit_test(test_dump_and_load_report_progress),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
