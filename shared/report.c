@@ -628,26 +628,52 @@ static ms_report_options default_options(void)
 	return o;
 }
 
+/* o's filters on *s: *s becomes the filtered snapshot, also left in
+ * *filtered for the caller to free (NULL when o has no filter). */
+static int filter_in_place(const ms_snapshot **s, const ms_report_options *o,
+			   ms_snapshot **filtered, ms_error *err)
+{
+	int rc = ms_report_apply_filters(*s, o, filtered, err);
+
+	if (rc == 0 && *filtered)
+		*s = *filtered;
+	return rc;
+}
+
+/* The statistics of *s grouped by g after o's filters (filter_in_place:
+ * free *filtered once done with *st). */
+static int filtered_statistics(const ms_snapshot **s,
+			       const ms_report_options *o, ms_group_by g,
+			       bool cumulative, ms_snapshot **filtered,
+			       ms_stats **st, ms_error *err)
+{
+	int rc = filter_in_place(s, o, filtered, err);
+
+	if (rc < 0)
+		return rc;
+	*st = ms_snapshot_statistics(*s, g, cumulative, err);
+	if (!*st) {
+		ms_snapshot_free(*filtered);
+		*filtered = NULL;
+		return err ? -err->code : -MS_EINVAL;
+	}
+	return 0;
+}
+
 int ms_report_statistics(ms_output *out, const ms_snapshot *s,
 			 const ms_report_options *o, ms_error *err)
 {
 	ms_report_options def = default_options();
-	ms_snapshot *filtered = NULL;
+	ms_snapshot *filtered;
 	ms_stats *st;
 	int rc;
 
 	if (!o)
 		o = &def;
-	rc = ms_report_apply_filters(s, o, &filtered, err);
+	rc = filtered_statistics(&s, o, o->group_by, o->cumulative, &filtered,
+				 &st, err);
 	if (rc < 0)
 		return rc;
-	if (filtered)
-		s = filtered;
-	st = ms_snapshot_statistics(s, o->group_by, o->cumulative, err);
-	if (!st) {
-		ms_snapshot_free(filtered);
-		return err ? -err->code : -MS_EINVAL;
-	}
 	rc = print_stats(out, st, o, err);
 	if (rc == 0)
 		print_total(out, s, NULL, o);
@@ -667,18 +693,14 @@ int ms_report_compare(ms_output *out, const ms_snapshot *old_snap,
 
 	if (!o)
 		o = &def;
-	rc = ms_report_apply_filters(old_snap, o, &fold, err);
+	rc = filter_in_place(&old_snap, o, &fold, err);
 	if (rc < 0)
 		return rc;
-	rc = ms_report_apply_filters(new_snap, o, &fnew, err);
+	rc = filter_in_place(&new_snap, o, &fnew, err);
 	if (rc < 0) {
 		ms_snapshot_free(fold);
 		return rc;
 	}
-	if (fold)
-		old_snap = fold;
-	if (fnew)
-		new_snap = fnew;
 	st = ms_snapshot_compare(new_snap, old_snap, o->group_by,
 				 o->cumulative, err);
 	if (!st) {
@@ -886,7 +908,7 @@ int ms_report_leaks(ms_output *out, const ms_snapshot *s,
 		    const ms_report_options *o, ms_error *err)
 {
 	ms_report_options def = default_options();
-	ms_snapshot *filtered = NULL;
+	ms_snapshot *filtered;
 	uint64_t size, count;
 	ms_stats *st;
 	size_t n;
@@ -894,16 +916,10 @@ int ms_report_leaks(ms_output *out, const ms_snapshot *s,
 
 	if (!o)
 		o = &def;
-	rc = ms_report_apply_filters(s, o, &filtered, err);
+	rc = filtered_statistics(&s, o, MS_GROUP_TRACEBACK, false, &filtered,
+				 &st, err);
 	if (rc < 0)
 		return rc;
-	if (filtered)
-		s = filtered;
-	st = ms_snapshot_statistics(s, MS_GROUP_TRACEBACK, false, err);
-	if (!st) {
-		ms_snapshot_free(filtered);
-		return err ? -err->code : -MS_EINVAL;
-	}
 	n = ms_stats_count(st);
 	for (size_t i = 0; i < n; i++) {
 		ms_stat t;
