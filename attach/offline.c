@@ -13,11 +13,12 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Options of a subcommand: the session's option groups, and -o. */
 enum {
-	A_STATS = 1 << 0,   /* --group-by --cumulative --limit --traceback */
-	A_FILTER = 1 << 1,  /* --include --exclude --domain --all-frames */
-	A_OUTPUT = 1 << 2,  /* -o */
-	A_FORMAT = 1 << 3,
+	A_STATS = MS_OPTS_STATS,
+	A_FILTER = MS_OPTS_FILTER,
+	A_FORMAT = MS_OPTS_FORMAT,
+	A_OUTPUT = 1 << 8,
 };
 
 typedef struct subcommand {
@@ -103,24 +104,6 @@ static int engine_error(const ms_error *err, bool usage)
 	return usage ? MS_EXIT_USAGE : MS_EXIT_RUNTIME;
 }
 
-static unsigned option_class(const char *name)
-{
-	static const char *const stats[] = { "group-by", "cumulative", "limit",
-					     "traceback", "bytes" };
-	static const char *const filter[] = { "include", "exclude", "domain",
-					      "all-frames" };
-
-	for (size_t i = 0; i < 5; i++)
-		if (strcmp(name, stats[i]) == 0)
-			return A_STATS;
-	for (size_t i = 0; i < 4; i++)
-		if (strcmp(name, filter[i]) == 0)
-			return A_FILTER;
-	if (strcmp(name, "format") == 0)
-		return A_FORMAT;
-	return 0; /* --name: the session's, not the CLI's */
-}
-
 typedef struct parsed {
 	ms_report_options o;
 	char **files;
@@ -179,7 +162,8 @@ static int parse(const subcommand *sc, int argc, char **argv, parsed *p)
 		{
 			const char *name = names[c - 1000];
 
-			if (!(option_class(name) & sc->options))
+			/* --name is the session's, never the CLI's */
+			if (!(ms_report_option_group(name) & sc->options))
 				return usage_error("%s: option '--%s' does "
 						   "not apply", sc->name, name);
 			if (ms_report_option_set(&p->o, name, optarg, &err) < 0)

@@ -99,6 +99,16 @@ void ms_report_options_destroy(ms_report_options *o);
 typedef enum ms_option_arg { MS_OPT_UNKNOWN, MS_OPT_FLAG, MS_OPT_VALUE } ms_option_arg;
 /* Whether long option name (without "--") exists and takes a value. */
 ms_option_arg ms_report_option_kind(const char *name);
+/* Which commands an option applies to: those taking its group. */
+typedef enum ms_option_group {
+	MS_OPTS_STATS = 1 << 0,   /* --group-by --cumulative --limit
+				   * --traceback --bytes */
+	MS_OPTS_FILTER = 1 << 1,  /* --include --exclude --domain --all-frames */
+	MS_OPTS_NAME = 1 << 2,    /* --name (filter's result) */
+	MS_OPTS_FORMAT = 1 << 3,  /* --format (export) */
+} ms_option_group;
+/* The group of option name (without "--"); 0 when there is none. */
+unsigned ms_report_option_group(const char *name);
 /* Sets option name (without "--") to value (NULL for a flag). Bad values
  * ("--limit x", "--include ''", "--group-by foo") give -MS_EINVAL or
  * -MS_EKEYTYPE with a message naming the option. */

@@ -142,18 +142,19 @@ int ms_export_format_parse(const char *name, ms_export_format *out,
 static const struct {
 	const char *name;
 	ms_option_arg kind;
+	ms_option_group group;
 } option_table[] = {
-	{ "group-by", MS_OPT_VALUE },
-	{ "cumulative", MS_OPT_FLAG },
-	{ "limit", MS_OPT_VALUE },
-	{ "include", MS_OPT_VALUE },
-	{ "exclude", MS_OPT_VALUE },
-	{ "domain", MS_OPT_VALUE },
-	{ "all-frames", MS_OPT_FLAG },
-	{ "traceback", MS_OPT_FLAG },
-	{ "bytes", MS_OPT_FLAG },
-	{ "name", MS_OPT_VALUE },
-	{ "format", MS_OPT_VALUE },
+	{ "group-by", MS_OPT_VALUE, MS_OPTS_STATS },
+	{ "cumulative", MS_OPT_FLAG, MS_OPTS_STATS },
+	{ "limit", MS_OPT_VALUE, MS_OPTS_STATS },
+	{ "include", MS_OPT_VALUE, MS_OPTS_FILTER },
+	{ "exclude", MS_OPT_VALUE, MS_OPTS_FILTER },
+	{ "domain", MS_OPT_VALUE, MS_OPTS_FILTER },
+	{ "all-frames", MS_OPT_FLAG, MS_OPTS_FILTER },
+	{ "traceback", MS_OPT_FLAG, MS_OPTS_STATS },
+	{ "bytes", MS_OPT_FLAG, MS_OPTS_STATS },
+	{ "name", MS_OPT_VALUE, MS_OPTS_NAME },
+	{ "format", MS_OPT_VALUE, MS_OPTS_FORMAT },
 };
 #define NOPTIONS (sizeof(option_table) / sizeof(option_table[0]))
 
@@ -173,6 +174,14 @@ ms_option_arg ms_report_option_kind(const char *name)
 		if (strcmp(name, option_table[i].name) == 0)
 			return option_table[i].kind;
 	return MS_OPT_UNKNOWN;
+}
+
+unsigned ms_report_option_group(const char *name)
+{
+	for (size_t i = 0; i < NOPTIONS; i++)
+		if (strcmp(name, option_table[i].name) == 0)
+			return option_table[i].group;
+	return 0;
 }
 
 void ms_report_options_init(ms_report_options *o, size_t default_limit)
