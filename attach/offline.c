@@ -6,6 +6,8 @@
 #include "command.h"
 #include "progress.h"
 
+#define usage_error ms_cli_usage_error
+
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -84,8 +86,7 @@ void ms_cli_offline_usage(FILE *f)
 		"option, bad value).\n");
 }
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
+int ms_cli_usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
