@@ -36,6 +36,19 @@ static int fail(const char *what, const ms_error *err)
 	return 1;
 }
 
+static int finish_and_dump(ms_builder *b, const char *path)
+{
+	ms_error err;
+	ms_snapshot *s = ms_builder_finish(b, &err);
+	int rc;
+
+	if (!s)
+		return fail("finish", &err);
+	rc = ms_snapshot_dump(s, path, &err);
+	ms_snapshot_free(s);
+	return rc < 0 ? fail(path, &err) : 0;
+}
+
 static int build(const char *path, bool is_new)
 {
 	static const uint32_t tb_json[] = { F_JSON_INL, F_JSON, F_SERVE, F_MAIN,
@@ -47,7 +60,6 @@ static int build(const char *path, bool is_new)
 	ms_builder *b = ms_builder_new(8, &err);
 	int64_t exe, libc, tb[4];
 	uint32_t fid[NF];
-	ms_snapshot *s;
 	int rc;
 
 	if (!b)
@@ -103,12 +115,7 @@ static int build(const char *path, bool is_new)
 	ms_builder_meta(b, MS_META_HOOKED, "malloc,calloc,realloc,free", &err);
 	ms_builder_meta(b, MS_META_UNKNOWN_FREES, "3", &err);
 	ms_builder_meta(b, "build", "golden", &err);
-	s = ms_builder_finish(b, &err);
-	if (!s)
-		return fail("finish", &err);
-	rc = ms_snapshot_dump(s, path, &err);
-	ms_snapshot_free(s);
-	return rc < 0 ? fail(path, &err) : 0;
+	return finish_and_dump(b, path);
 }
 
 static int build_big(const char *path, unsigned long n)
@@ -117,7 +124,6 @@ static int build_big(const char *path, unsigned long n)
 	ms_builder *b = ms_builder_new(16, &err);
 	uint32_t fid[1015], ids[16];
 	int64_t tb[1000];
-	ms_snapshot *s;
 	int rc = 0;
 
 	if (!b)
@@ -143,12 +149,7 @@ static int build_big(const char *path, unsigned long n)
 				      (uint32_t)tb[i % 1000], &err);
 	if (rc < 0)
 		return fail("trace", &err);
-	s = ms_builder_finish(b, &err);
-	if (!s)
-		return fail("finish", &err);
-	rc = ms_snapshot_dump(s, path, &err);
-	ms_snapshot_free(s);
-	return rc < 0 ? fail(path, &err) : 0;
+	return finish_and_dump(b, path);
 }
 
 int main(int argc, char **argv)
