@@ -1,12 +1,11 @@
-/* offline.c - `memsnap stats|compare|filter|show|info|block|export`: the
- * offline subcommands, on snapshot files. Parsing is getopt_long over the
- * shared option names; every report comes from the shared command layer. */
+/* offline.c - `memsnap stats|compare|filter|show|info|block|leaks|export|
+ * shell`: the offline subcommands, on snapshot files. Parsing is
+ * getopt_long over the shared option names; every report comes from the
+ * shared command layer. */
 #include "config.h"
 #include "offline.h"
 #include "command.h"
 #include "progress.h"
-
-#define usage_error ms_cli_usage_error
 
 #include <getopt.h>
 #include <stdarg.h>
@@ -14,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#define usage_error ms_cli_usage_error
 
 /* Options of a subcommand: the session's option groups, and -o. */
 enum {
