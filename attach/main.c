@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,18 +74,9 @@ static const char usage_text[] =
 	"4 no permission or already traced, 5 unsupported target (not x86-64)\n"
 	"or no allocator found.\n";
 
-static int usage_error(const char *fmt, ...) TRACER_PRINTF(1, 2);
-static int usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "memsnap: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return EXIT_TRACER_USAGE;
-}
+/* Usage errors exit 2 in the live and the offline commands alike. */
+_Static_assert(MS_EXIT_USAGE == EXIT_TRACER_USAGE, "one usage status");
+#define usage_error ms_cli_usage_error
 
 static bool parse_seconds(const char *s, double *out)
 {
@@ -95,6 +85,35 @@ static bool parse_seconds(const char *s, double *out)
 	errno = 0;
 	*out = strtod(s, &end);
 	return !errno && end != s && !*end && *out > 0;
+}
+
+/* A whole number from 1 to max for option opt; false after the usage
+ * error. */
+static bool parse_count(const char *opt, const char *s, unsigned long max,
+			unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	if (errno || *end || end == s || s[0] == '-' || *out < 1 || *out > max) {
+		usage_error("%s: '%s' is not a number from 1 to %lu", opt, s,
+			    max);
+		return false;
+	}
+	return true;
+}
+
+/* The index of value in names (NULL-terminated); -1 after the usage
+ * error. */
+static int parse_mode(const char *opt, const char *value,
+		      const char *const *names)
+{
+	for (int i = 0; names[i]; i++)
+		if (strcmp(value, names[i]) == 0)
+			return i;
+	usage_error("%s: unknown mode '%s'", opt, value);
+	return -1;
 }
 
 /* The commands of -c and --script, in order. */
@@ -189,6 +208,7 @@ int main(int argc, char **argv)
 	tracer_options o = { .frames = 16, .return_stubs = true };
 	bool force_prompt = false;
 	const char *cmd;
+	unsigned long n;
 	ms_error err;
 	int c, rc;
 
@@ -227,7 +247,6 @@ int main(int argc, char **argv)
 				o.run ? "+:c:s:ik:n:e:d:o:x:vhV"
 				      : ":c:s:ik:n:e:d:o:x:vhV",
 				longopts, NULL)) != -1) {
-		char *end;
 		switch (c) {
 		case 'c':
 			if (add_command(&commands, optarg) < 0)
@@ -240,18 +259,11 @@ int main(int argc, char **argv)
 		case 'i':
 			force_prompt = true;
 			break;
-		case 'k': {
-			unsigned long n;
-			errno = 0;
-			n = strtoul(optarg, &end, 10);
-			if (errno || *end || end == optarg || optarg[0] == '-' ||
-			    n < 1 || n > 1000000)
-				return usage_error("--keep: '%s' is not a "
-						   "number from 1 to 1000000",
-						   optarg);
+		case 'k':
+			if (!parse_count("--keep", optarg, 1000000, &n))
+				return EXIT_TRACER_USAGE;
 			o.keep = (unsigned)n;
 			break;
-		}
 		case 'V':
 			printf("memsnap %s\n", PACKAGE_VERSION);
 			return 0;
@@ -264,19 +276,11 @@ int main(int argc, char **argv)
 						   cmd, optopt);
 			return usage_error("%s: unknown option '%s'", cmd,
 					   argv[optind - 1]);
-		case 'n': {
-			unsigned long n;
-			errno = 0;
-			n = strtoul(optarg, &end, 10);
-			if (errno || *end || end == optarg || optarg[0] == '-' ||
-			    n < 1 ||
-			    n > MS_MAX_FRAMES)
-				return usage_error("--frames: '%s' is not a "
-						   "number from 1 to 1024",
-						   optarg);
+		case 'n':
+			if (!parse_count("--frames", optarg, MS_MAX_FRAMES, &n))
+				return EXIT_TRACER_USAGE;
 			o.frames = (uint32_t)n;
 			break;
-		}
 		case 'e':
 			if (!parse_seconds(optarg, &o.every))
 				return usage_error("--every: bad number of "
@@ -296,26 +300,27 @@ int main(int argc, char **argv)
 		case 'C':
 			o.dump_on_crash = optarg;
 			break;
-		case 'D':
-			if (strcmp(optarg, "auto") == 0)
-				o.displaced = DMODE_AUTO;
-			else if (strcmp(optarg, "outofline") == 0)
-				o.displaced = DMODE_OUTOFLINE;
-			else if (strcmp(optarg, "step") == 0)
-				o.displaced = DMODE_STEP;
-			else
-				return usage_error("--displaced: unknown "
-						   "mode '%s'", optarg);
+		case 'D': {
+			/* in the order of enum displaced_mode */
+			static const char *const modes[] = { "auto", "outofline",
+							     "step", NULL };
+			int m = parse_mode("--displaced", optarg, modes);
+
+			if (m < 0)
+				return EXIT_TRACER_USAGE;
+			o.displaced = (enum displaced_mode)m;
 			break;
-		case 'R':
-			if (strcmp(optarg, "stub") == 0)
-				o.return_stubs = true;
-			else if (strcmp(optarg, "trap") == 0)
-				o.return_stubs = false;
-			else
-				return usage_error("--return-capture: unknown "
-						   "mode '%s'", optarg);
+		}
+		case 'R': {
+			static const char *const modes[] = { "stub", "trap",
+							     NULL };
+			int m = parse_mode("--return-capture", optarg, modes);
+
+			if (m < 0)
+				return EXIT_TRACER_USAGE;
+			o.return_stubs = m == 0;
 			break;
+		}
 		case 'v':
 			o.verbose++;
 			break;

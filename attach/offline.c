@@ -1,10 +1,11 @@
-/* offline.c - `memsnap stats|compare|filter|show|info|block|export`: the
- * offline subcommands, on snapshot files. Parsing is getopt_long over the
- * shared option names; every report comes from the shared command layer. */
+/* offline.c - `memsnap stats|compare|filter|show|info|block|leaks|export|
+ * shell`: the offline subcommands, on snapshot files. Parsing is
+ * getopt_long over the shared option names; every report comes from the
+ * shared command layer. */
 #include "config.h"
 #include "offline.h"
 #include "command.h"
-#include "atomic_file.h"
+#include "progress.h"
 
 #include <getopt.h>
 #include <stdarg.h>
@@ -13,35 +14,56 @@
 #include <string.h>
 #include <unistd.h>
 
+#define usage_error ms_cli_usage_error
+
+/* Options of a subcommand: the session's option groups, and -o. */
 enum {
-	A_STATS = 1 << 0,   /* --group-by --cumulative --limit --traceback */
-	A_FILTER = 1 << 1,  /* --include --exclude --domain --all-frames */
-	A_OUTPUT = 1 << 2,  /* -o */
-	A_FORMAT = 1 << 3,
+	A_STATS = MS_OPTS_STATS,
+	A_FILTER = MS_OPTS_FILTER,
+	A_FORMAT = MS_OPTS_FORMAT,
+	A_OUTPUT = 1 << 8,
 };
+
+typedef struct parsed parsed;
+/* A subcommand's work on its arguments: an MS_EXIT_* status. */
+typedef int run_fn(parsed *p, ms_output *out, ms_error *err);
+/* The work of a subcommand on one loaded snapshot: 0 or a negative
+ * ms_errcode. */
+typedef int on_snapshot_fn(parsed *p, ms_output *out, const ms_snapshot *s,
+			   ms_error *err);
+
+static run_fn run_stats, run_compare, run_filter, run_block, run_export,
+	run_shell;
+static on_snapshot_fn show, info_of, leaks_of;
 
 typedef struct subcommand {
 	const char *name;
 	const char *usage;
 	int min_files, max_files; /* positional arguments; -1 = no limit */
 	unsigned options;
+	/* run, or else on_snapshot on the loaded first file */
+	run_fn *run;
+	on_snapshot_fn *on_snapshot;
 } subcommand;
 
 static const subcommand subcommands[] = {
-	{ "stats", "stats FILE... [OPTIONS]", 1, -1, A_STATS | A_FILTER },
-	{ "compare", "compare OLD NEW [OPTIONS]", 2, 2, A_STATS | A_FILTER },
+	{ "stats", "stats FILE... [OPTIONS]", 1, -1, A_STATS | A_FILTER,
+	  run_stats, NULL },
+	{ "compare", "compare OLD NEW [OPTIONS]", 2, 2, A_STATS | A_FILTER,
+	  run_compare, NULL },
 	{ "filter", "filter FILE -o OUT [FILTER OPTIONS]", 1, 1,
-	  A_FILTER | A_OUTPUT },
+	  A_FILTER | A_OUTPUT, run_filter, NULL },
 	{ "show", "show FILE [--traceback] [OPTIONS]", 1, 1,
-	  A_STATS | A_FILTER },
-	{ "info", "info FILE", 1, 1, 0 },
-	{ "block", "block FILE ADDR", 2, 2, 0 },
-	{ "leaks", "leaks FILE [FILTER OPTIONS]", 1, 1, A_FILTER },
+	  A_STATS | A_FILTER, NULL, show },
+	{ "info", "info FILE", 1, 1, 0, NULL, info_of },
+	{ "block", "block FILE ADDR", 2, 2, 0, run_block, NULL },
+	{ "leaks", "leaks FILE [FILTER OPTIONS]", 1, 1, A_FILTER, NULL,
+	  leaks_of },
 	{ "export", "export FILE --format json|pprof|collapsed|svg [-o OUT] "
 		    "[OPTIONS]",
-	  1, 1, A_STATS | A_FILTER | A_OUTPUT | A_FORMAT },
+	  1, 1, A_STATS | A_FILTER | A_OUTPUT | A_FORMAT, run_export, NULL },
 	{ "shell", "shell [FILE...] (commands from stdin; 'help' lists them)",
-	  0, -1, 0 },
+	  0, -1, 0, run_shell, NULL },
 };
 #define NSUB (sizeof(subcommands) / sizeof(subcommands[0]))
 
@@ -83,8 +105,7 @@ void ms_cli_offline_usage(FILE *f)
 		"option, bad value).\n");
 }
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
+int ms_cli_usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -103,30 +124,16 @@ static int engine_error(const ms_error *err, bool usage)
 	return usage ? MS_EXIT_USAGE : MS_EXIT_RUNTIME;
 }
 
-static unsigned option_class(const char *name)
-{
-	static const char *const stats[] = { "group-by", "cumulative", "limit",
-					     "traceback", "bytes" };
-	static const char *const filter[] = { "include", "exclude", "domain",
-					      "all-frames" };
-
-	for (size_t i = 0; i < 5; i++)
-		if (strcmp(name, stats[i]) == 0)
-			return A_STATS;
-	for (size_t i = 0; i < 4; i++)
-		if (strcmp(name, filter[i]) == 0)
-			return A_FILTER;
-	if (strcmp(name, "format") == 0)
-		return A_FORMAT;
-	return 0; /* --name: the session's, not the CLI's */
-}
-
-typedef struct parsed {
+struct parsed {
 	ms_report_options o;
 	char **files;
 	int nfiles;
 	const char *output;
-} parsed;
+	/* set while running */
+	int current;                 /* stats: the file being reported on */
+	const ms_snapshot *old_snap; /* compare */
+	uint64_t addr;               /* block */
+};
 
 static int parse(const subcommand *sc, int argc, char **argv, parsed *p)
 {
@@ -179,7 +186,8 @@ static int parse(const subcommand *sc, int argc, char **argv, parsed *p)
 		{
 			const char *name = names[c - 1000];
 
-			if (!(option_class(name) & sc->options))
+			/* --name is the session's, never the CLI's */
+			if (!(ms_report_option_group(name) & sc->options))
 				return usage_error("%s: option '--%s' does "
 						   "not apply", sc->name, name);
 			if (ms_report_option_set(&p->o, name, optarg, &err) < 0)
@@ -202,9 +210,14 @@ static int parse(const subcommand *sc, int argc, char **argv, parsed *p)
 
 static ms_snapshot *load(const char *path, ms_error *err)
 {
+	ms_snapshot *s;
+
 	if (ms_check_not_temp(path, err) < 0)
 		return NULL;
-	return ms_snapshot_load(path, err);
+	progress_begin("loading %s", path);
+	s = ms_snapshot_load_progress(path, progress_engine(), err);
+	progress_end();
+	return s;
 }
 
 static void init_stdout(ms_output *out)
@@ -216,156 +229,157 @@ static void init_stdout(ms_output *out)
 	out->color = ms_color_wanted(tty);
 }
 
+/* Loads path, runs fn on it, frees it: an MS_EXIT_* status. */
+static int on_file(parsed *p, ms_output *out, const char *path,
+		   on_snapshot_fn *fn, ms_error *err)
+{
+	ms_snapshot *s = load(path, err);
+	int rc;
+
+	if (!s)
+		return engine_error(err, false);
+	rc = fn(p, out, s, err);
+	ms_snapshot_free(s);
+	/* --cumulative with a grouping that refuses it is the user's */
+	return rc < 0 ? engine_error(err, rc == -MS_ECUMULATIVE) : MS_EXIT_OK;
+}
+
+static int stats_of(parsed *p, ms_output *out, const ms_snapshot *s,
+		    ms_error *err)
+{
+	if (p->nfiles > 1)
+		ms_output_printf(out, "%s==> %s <==\n", p->current ? "\n" : "",
+				 p->files[p->current]);
+	return ms_report_statistics(out, s, &p->o, err);
+}
+
 static int run_stats(parsed *p, ms_output *out, ms_error *err)
 {
-	for (int i = 0; i < p->nfiles; i++) {
-		ms_snapshot *s = load(p->files[i], err);
-		int rc;
+	for (p->current = 0; p->current < p->nfiles; p->current++) {
+		int rc = on_file(p, out, p->files[p->current], stats_of, err);
 
-		if (!s)
-			return engine_error(err, false);
-		if (p->nfiles > 1)
-			ms_output_printf(out, "%s==> %s <==\n", i ? "\n" : "",
-					 p->files[i]);
-		rc = ms_report_statistics(out, s, &p->o, err);
-		ms_snapshot_free(s);
-		if (rc < 0)
-			return engine_error(err, rc == -MS_ECUMULATIVE);
+		if (rc != MS_EXIT_OK)
+			return rc;
 	}
 	return MS_EXIT_OK;
 }
 
+static int compare_with(parsed *p, ms_output *out, const ms_snapshot *new_snap,
+			ms_error *err)
+{
+	return ms_report_compare(out, p->old_snap, new_snap, &p->o, err);
+}
+
 static int run_compare(parsed *p, ms_output *out, ms_error *err)
 {
-	ms_snapshot *old_snap = load(p->files[0], err), *new_snap;
+	ms_snapshot *old_snap = load(p->files[0], err);
 	int rc;
 
 	if (!old_snap)
 		return engine_error(err, false);
-	new_snap = load(p->files[1], err);
-	if (!new_snap) {
-		ms_snapshot_free(old_snap);
-		return engine_error(err, false);
-	}
-	rc = ms_report_compare(out, old_snap, new_snap, &p->o, err);
+	p->old_snap = old_snap;
+	rc = on_file(p, out, p->files[1], compare_with, err);
 	ms_snapshot_free(old_snap);
-	ms_snapshot_free(new_snap);
-	return rc < 0 ? engine_error(err, rc == -MS_ECUMULATIVE) : MS_EXIT_OK;
+	return rc;
 }
 
-static int run_filter(parsed *p, ms_output *out, ms_error *err)
+static int filter_to_file(parsed *p, ms_output *out, const ms_snapshot *s,
+			  ms_error *err)
 {
-	ms_snapshot *s, *res = NULL;
+	ms_snapshot *res = NULL;
 	int rc;
 
-	if (!p->output)
-		return usage_error("filter: -o OUT is required");
-	s = load(p->files[0], err);
-	if (!s)
-		return engine_error(err, false);
 	rc = ms_report_apply_filters(s, &p->o, &res, err);
 	if (rc == 0 && !res && !(res = ms_snapshot_filter(s, NULL, 0, err)))
 		rc = -1;
-	if (rc == 0)
-		rc = ms_snapshot_dump(res, p->output, err);
+	if (rc == 0) {
+		progress_begin("writing %s", p->output);
+		rc = ms_snapshot_dump_progress(res, p->output,
+					       progress_engine(), err);
+		progress_end();
+	}
 	if (rc == 0)
 		ms_output_printf(out, "Wrote %s: %zu of %zu traces kept\n",
 				 p->output, ms_snapshot_ntraces(res),
 				 ms_snapshot_ntraces(s));
 	ms_snapshot_free(res);
-	ms_snapshot_free(s);
-	return rc < 0 ? engine_error(err, false) : MS_EXIT_OK;
+	return rc;
 }
 
-static int run_show(parsed *p, ms_output *out, ms_error *err)
+static int run_filter(parsed *p, ms_output *out, ms_error *err)
 {
-	ms_snapshot *s = load(p->files[0], err);
-	int rc;
+	if (!p->output)
+		return usage_error("filter: -o OUT is required");
+	return on_file(p, out, p->files[0], filter_to_file, err);
+}
 
-	if (!s)
-		return engine_error(err, false);
-	rc = ms_report_info(out, s, p->files[0], err);
+static int info_of(parsed *p, ms_output *out, const ms_snapshot *s,
+		   ms_error *err)
+{
+	return ms_report_info(out, s, p->files[0], err);
+}
+
+static int show(parsed *p, ms_output *out, const ms_snapshot *s,
+		ms_error *err)
+{
+	int rc = ms_report_info(out, s, p->files[0], err);
+
 	if (rc == 0) {
 		ms_output_write(out, "\n", 1);
 		rc = ms_report_statistics(out, s, &p->o, err);
 	}
-	ms_snapshot_free(s);
-	return rc < 0 ? engine_error(err, rc == -MS_ECUMULATIVE) : MS_EXIT_OK;
+	return rc;
 }
 
-static int run_info(parsed *p, ms_output *out, ms_error *err)
+static int block_of(parsed *p, ms_output *out, const ms_snapshot *s,
+		    ms_error *err)
 {
-	ms_snapshot *s = load(p->files[0], err);
-	int rc;
-
-	if (!s)
-		return engine_error(err, false);
-	rc = ms_report_info(out, s, p->files[0], err);
-	ms_snapshot_free(s);
-	return rc < 0 ? engine_error(err, false) : MS_EXIT_OK;
+	return ms_report_block(out, s, p->files[0], p->addr, err);
 }
 
 static int run_block(parsed *p, ms_output *out, ms_error *err)
 {
-	ms_snapshot *s;
-	uint64_t addr;
-	int rc;
-
-	if (ms_parse_u64(p->files[1], "ADDR", &addr, err) < 0)
+	if (ms_parse_u64(p->files[1], "ADDR", &p->addr, err) < 0)
 		return engine_error(err, true);
-	s = load(p->files[0], err);
-	if (!s)
-		return engine_error(err, false);
-	rc = ms_report_block(out, s, p->files[0], addr, err);
-	ms_snapshot_free(s);
-	return rc < 0 ? engine_error(err, false) : MS_EXIT_OK;
+	return on_file(p, out, p->files[0], block_of, err);
 }
 
-static int run_leaks(parsed *p, ms_output *out, ms_error *err)
+static int leaks_of(parsed *p, ms_output *out, const ms_snapshot *s,
+		    ms_error *err)
 {
-	ms_snapshot *s = load(p->files[0], err);
+	return ms_report_leaks(out, s, &p->o, err);
+}
+
+static int export(parsed *p, ms_output *out, const ms_snapshot *s,
+		  ms_error *err)
+{
+	ms_snapshot *filtered = NULL;
 	int rc;
 
-	if (!s)
-		return engine_error(err, false);
-	rc = ms_report_leaks(out, s, &p->o, err);
-	ms_snapshot_free(s);
-	return rc < 0 ? engine_error(err, false) : MS_EXIT_OK;
+	if (p->output && strcmp(p->output, "-") != 0) {
+		/* written as snapshots are: 0600, atomic, no symlink
+		 * followed */
+		progress_begin("exporting %s", p->output);
+		rc = ms_export_file(s, p->output, &p->o, progress_engine(),
+				    err);
+		progress_end();
+		return rc;
+	}
+	/* no progress line: the export goes to the terminal itself */
+	rc = ms_report_apply_filters(s, &p->o, &filtered, err);
+	if (rc == 0)
+		rc = ms_export(out, filtered ? filtered : s, p->o.format,
+			       &p->o, err);
+	ms_snapshot_free(filtered);
+	return rc;
 }
 
 static int run_export(parsed *p, ms_output *out, ms_error *err)
 {
-	bool to_stdout = !p->output || strcmp(p->output, "-") == 0;
-	ms_snapshot *s, *filtered = NULL;
-	ms_output file_out;
-	int rc;
-
 	if (!p->o.format_set)
 		return usage_error("export: --format json|pprof|collapsed|svg "
 				   "is required");
-	s = load(p->files[0], err);
-	if (!s)
-		return engine_error(err, false);
-	rc = ms_report_apply_filters(s, &p->o, &filtered, err);
-	if (rc < 0) {
-		ms_snapshot_free(s);
-		return engine_error(err, false);
-	}
-	/* a file is built in memory, then written as snapshots are: 0600,
-	 * atomic, no symlink followed */
-	if (to_stdout)
-		ms_output_init_file(&file_out, stdout);
-	else
-		ms_output_init_buffer(&file_out);
-	rc = ms_export(&file_out, filtered ? filtered : s, p->o.format, &p->o,
-		       err);
-	ms_snapshot_free(filtered);
-	ms_snapshot_free(s);
-	if (rc == 0 && !to_stdout)
-		rc = ms_file_write_atomic(p->output, file_out.buf, file_out.len,
-					  "an export", err);
-	ms_output_destroy(&file_out);
-	return rc < 0 ? engine_error(err, false) : MS_EXIT_OK;
+	return on_file(p, out, p->files[0], export, err);
 }
 
 /* The session's command language on files, one command per line from
@@ -374,12 +388,19 @@ static int run_shell(parsed *p, ms_output *out, ms_error *err)
 {
 	bool prompt = isatty(STDIN_FILENO), failed = false;
 	ms_session *s = ms_session_new(err);
+	ms_output cmd_out;
 	char *line = NULL;
 	size_t cap = 0;
 
 	if (!s)
 		return engine_error(err, false);
 	ms_session_set_default_limit(s, isatty(STDOUT_FILENO) ? 10 : 0);
+	ms_session_set_progress(s, progress_engine());
+	/* a command's output is gathered, then printed once its progress
+	 * line is gone */
+	ms_output_init_buffer(&cmd_out);
+	cmd_out.tty = out->tty;
+	cmd_out.color = out->color;
 	for (int i = 0; i < p->nfiles; i++) {
 		ms_snapshot *snap = load(p->files[i], err);
 
@@ -390,6 +411,7 @@ static int run_shell(parsed *p, ms_output *out, ms_error *err)
 	}
 	for (;;) {
 		char *cmd;
+		int rc;
 
 		if (prompt) {
 			fputs("memsnap> ", stdout);
@@ -400,7 +422,13 @@ static int run_shell(parsed *p, ms_output *out, ms_error *err)
 		cmd = line + strspn(line, " \t");
 		if (strncmp(cmd, "quit", 4) == 0 || strncmp(cmd, "exit", 4) == 0)
 			break;
-		if (ms_session_exec(s, cmd, out, err) < 0) {
+		cmd[strcspn(cmd, "\r\n")] = 0;
+		progress_begin("%s", cmd);
+		rc = ms_session_exec(s, cmd, &cmd_out, err);
+		progress_end();
+		ms_output_write(out, cmd_out.buf, cmd_out.len);
+		ms_output_reset(&cmd_out);
+		if (rc < 0) {
 			fflush(stdout);
 			fprintf(stderr, "memsnap: %s\n", err->message);
 			failed = true;
@@ -408,6 +436,7 @@ static int run_shell(parsed *p, ms_output *out, ms_error *err)
 		out->error = 0;
 	}
 	free(line);
+	ms_output_destroy(&cmd_out);
 	ms_session_free(s);
 	return failed ? MS_EXIT_RUNTIME : MS_EXIT_OK;
 }
@@ -430,24 +459,10 @@ int ms_cli_offline(int argc, char **argv)
 		return rc < 0 ? MS_EXIT_OK : rc;
 	}
 	init_stdout(&out);
-	if (strcmp(sc->name, "stats") == 0)
-		rc = run_stats(&p, &out, &err);
-	else if (strcmp(sc->name, "compare") == 0)
-		rc = run_compare(&p, &out, &err);
-	else if (strcmp(sc->name, "filter") == 0)
-		rc = run_filter(&p, &out, &err);
-	else if (strcmp(sc->name, "show") == 0)
-		rc = run_show(&p, &out, &err);
-	else if (strcmp(sc->name, "info") == 0)
-		rc = run_info(&p, &out, &err);
-	else if (strcmp(sc->name, "block") == 0)
-		rc = run_block(&p, &out, &err);
-	else if (strcmp(sc->name, "leaks") == 0)
-		rc = run_leaks(&p, &out, &err);
-	else if (strcmp(sc->name, "shell") == 0)
-		rc = run_shell(&p, &out, &err);
+	if (sc->run)
+		rc = sc->run(&p, &out, &err);
 	else
-		rc = run_export(&p, &out, &err);
+		rc = on_file(&p, &out, p.files[0], sc->on_snapshot, &err);
 	ms_report_options_destroy(&p.o);
 	if (fflush(stdout) != 0 && rc == MS_EXIT_OK) {
 		fprintf(stderr, "memsnap: writing the output failed: %m\n");

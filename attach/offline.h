@@ -19,6 +19,10 @@ bool ms_cli_offline_is_command(const char *name);
  * "memsnap: ...". Returns an MS_EXIT_* status. */
 int ms_cli_offline(int argc, char **argv);
 
+/* A usage error: prints "memsnap: MESSAGE" on stderr and returns
+ * MS_EXIT_USAGE (the live commands' exit status 2 too). */
+int ms_cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* The offline part of `memsnap --help`. */
 void ms_cli_offline_usage(FILE *f);
 

@@ -1,6 +1,6 @@
 /* session.c - the live command line: -c/--script commands, the interactive
  * prompt (libedit on a reader thread), `wait`, snapshot file names with
- * --keep, and progress lines. See session.h for the threading. */
+ * --keep. See session.h for the threading. */
 #include "config.h"
 
 #include "session.h"
@@ -83,151 +83,6 @@ static void set_error(ms_error *err, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err->message, sizeof(err->message), fmt, ap);
 	va_end(ap);
-}
-
-/* ------------------------------------------------------------- progress */
-
-static struct {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	bool thread_started;
-	int depth;
-	bool shown;
-	double since;
-	char what[200];
-	uint64_t resolved;
-} prog = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
-
-static void progress_print(void)
-{
-	if (prog.resolved)
-		fprintf(stderr, "\rmemsnap: %s: %llu PCs symbolized...\033[K",
-			prog.what, (unsigned long long)prog.resolved);
-	else
-		fprintf(stderr, "\rmemsnap: %s...\033[K", prog.what);
-	fflush(stderr);
-	prog.shown = true;
-}
-
-static void *progress_main(void *arg)
-{
-	pthread_mutex_lock(&prog.mu);
-	for (;;) {
-		struct timespec ts;
-		double t;
-
-		while (!prog.depth)
-			pthread_cond_wait(&prog.cv, &prog.mu);
-		/* the first line after a second, then five a second */
-		t = (prog.shown ? live_now() + 0.2 : prog.since + 1.0) -
-		    live_now();
-		/* the condition variable's clock is the real-time one */
-		clock_gettime(CLOCK_REALTIME, &ts);
-		if (t > 0) {
-			ts.tv_sec += (time_t)t;
-			ts.tv_nsec += (long)((t - (double)(time_t)t) * 1e9);
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
-			pthread_cond_timedwait(&prog.cv, &prog.mu, &ts);
-		}
-		if (prog.depth && live_now() >= prog.since + 1.0)
-			progress_print();
-	}
-	return NULL;
-}
-
-/* Threads of ours never take the signals meant for the tracer. */
-static int start_thread(pthread_t *t, void *(*fn)(void *), void *arg)
-{
-	sigset_t all, old;
-	int rc;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(t, NULL, fn, arg);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return rc;
-}
-
-void progress_begin(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!isatty(STDERR_FILENO))
-		return;
-	pthread_mutex_lock(&prog.mu);
-	if (prog.depth++ == 0) {
-		va_start(ap, fmt);
-		vsnprintf(prog.what, sizeof(prog.what), fmt, ap);
-		va_end(ap);
-		prog.since = live_now();
-		prog.resolved = 0;
-		prog.shown = false;
-		if (!prog.thread_started) {
-			pthread_t t;
-			prog.thread_started =
-				start_thread(&t, progress_main, NULL) == 0;
-			if (prog.thread_started)
-				pthread_detach(t);
-		}
-		pthread_cond_broadcast(&prog.cv);
-	}
-	pthread_mutex_unlock(&prog.mu);
-}
-
-void progress_end(void)
-{
-	if (!isatty(STDERR_FILENO))
-		return;
-	pthread_mutex_lock(&prog.mu);
-	if (prog.depth > 0 && --prog.depth == 0) {
-		if (prog.shown) {
-			fputs("\r\033[K", stderr);
-			fflush(stderr);
-		}
-		prog.shown = false;
-		pthread_cond_broadcast(&prog.cv);
-	}
-	pthread_mutex_unlock(&prog.mu);
-}
-
-static int progress_resolve(void *ctx, uint64_t pc, bool is_return,
-			    ms_frame *out, size_t max, ms_error *err)
-{
-	progress_symbolizer *p = ctx;
-
-	/* the lock costs little beside a symbol lookup, but not nothing */
-	if ((++p->resolved & 63) == 0 && prog.depth) {
-		pthread_mutex_lock(&prog.mu);
-		prog.resolved = p->resolved;
-		pthread_mutex_unlock(&prog.mu);
-	}
-	return p->inner.ops->resolve(p->inner.ctx, pc, is_return, out, max,
-				     err);
-}
-
-static int progress_modules(void *ctx, ms_module_cb cb, void *arg,
-			    ms_error *err)
-{
-	progress_symbolizer *p = ctx;
-
-	return p->inner.ops->modules(p->inner.ctx, cb, arg, err);
-}
-
-ms_symbolizer progress_wrap(progress_symbolizer *p, const ms_symbolizer *inner)
-{
-	static const ms_symbolizer_ops with_modules = { progress_resolve,
-							progress_modules };
-	static const ms_symbolizer_ops without_modules = { progress_resolve,
-							   NULL };
-
-	p->inner = *inner;
-	p->resolved = 0;
-	return (ms_symbolizer){ inner->ops->modules ? &with_modules
-						    : &without_modules,
-				p };
 }
 
 /* -------------------------------------------------------- snapshot files */
@@ -669,6 +524,7 @@ live_session *live_new(const tracer_options *o, ms_take_fn take, void *take_arg,
 		return NULL;
 	}
 	ms_session_set_take(l->session, take, take_arg);
+	ms_session_set_progress(l->session, progress_engine());
 	ms_session_set_default_limit(l->session, tty ? 10 : 0);
 	/* gathered, then printed once the progress line is gone */
 	ms_output_init_buffer(&l->out);
@@ -713,7 +569,7 @@ int live_start(live_session *l, pid_t pid)
 	el_source(l->el, NULL);
 	fprintf(stderr, "memsnap: tracing process %d; 'help' lists the "
 		"commands, 'quit' or Ctrl-D detaches\n", (int)pid);
-	if (start_thread(&l->reader, reader_main, l) != 0) {
+	if (progress_thread_create(&l->reader, reader_main, l) != 0) {
 		tracer_msg("cannot start the prompt: %s", strerror(errno));
 		return -1;
 	}

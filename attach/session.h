@@ -9,11 +9,12 @@
  * done before it shows the prompt again, so output and prompt never mix.
  *
  * Also here: the names of the snapshot files written on SIGUSR1 and
- * --every (-o with %n, --keep), and progress lines on a terminal. */
+ * --every (-o with %n, --keep). Progress lines: progress.h. */
 #ifndef MEMSNAP_SESSION_H
 #define MEMSNAP_SESSION_H
 
 #include "command.h"
+#include "progress.h"
 #include "tracer.h"
 
 #include <stdbool.h>
@@ -65,19 +66,5 @@ int live_check_command(const char *line, ms_error *err);
  * live_output_written() removes the oldest ones past --keep. */
 void live_output_path(live_session *l, pid_t pid, char *buf, size_t len);
 void live_output_written(live_session *l, const char *path);
-
-/* Progress on stderr, only when it is a terminal: a line
- * "memsnap: WHAT..." shown once the work has lasted a second, updated with
- * the PCs symbolized so far, erased at the end. Nested calls are ignored. */
-void progress_begin(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void progress_end(void);
-
-/* A symbolizer that counts the PCs it resolves for the progress line and
- * forwards to inner. */
-typedef struct progress_symbolizer {
-	ms_symbolizer inner;
-	uint64_t resolved;
-} progress_symbolizer;
-ms_symbolizer progress_wrap(progress_symbolizer *p, const ms_symbolizer *inner);
 
 #endif /* MEMSNAP_SESSION_H */

@@ -1197,7 +1197,7 @@ static int take_snapshot(tracer *tr, const char *path, bool live)
 		tracer_msg("cannot take a snapshot: %s", err.message);
 		return -1;
 	}
-	if (ms_snapshot_dump(s, path, &err) < 0) {
+	if (ms_snapshot_dump_progress(s, path, progress_engine(), &err) < 0) {
 		progress_end();
 		tracer_msg("cannot write snapshot %s: %s", path, err.message);
 		ms_snapshot_free(s);

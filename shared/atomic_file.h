@@ -15,5 +15,9 @@
  * Returns 0 or a negative ms_errcode; no temporary file is left behind. */
 int ms_file_write_atomic(const char *path, const void *buf, size_t len,
 			 const char *what, ms_error *err);
+/* The same, reporting the "writing" (bytes) and "syncing" phases to p. */
+int ms_file_write_atomic_progress(const char *path, const void *buf,
+				  size_t len, const char *what,
+				  const ms_progress *p, ms_error *err);
 
 #endif /* MEMSNAP_ATOMIC_FILE_H */

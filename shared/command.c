@@ -3,7 +3,6 @@
 #include "config.h"
 #include "memsnapP.h"
 #include "command.h"
-#include "atomic_file.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -24,6 +23,7 @@ struct ms_session {
 	ms_take_fn take;
 	void *take_arg;
 	size_t default_limit;
+	ms_progress progress;  /* fn NULL: none */
 };
 
 /* ---------------------------------------------------------------- table */
@@ -31,17 +31,11 @@ struct ms_session {
 /* Positional argument kinds, for usage messages and completion. */
 typedef enum arg_kind { A_NONE, A_SNAP, A_NAME, A_FILE, A_ADDR, A_CMD } arg_kind;
 
-enum {
-	O_STATS = 1 << 0,   /* group-by, cumulative, limit, traceback */
-	O_FILTER = 1 << 1,  /* include, exclude, domain, all-frames */
-	O_NAME = 1 << 2,
-	O_FORMAT = 1 << 3,
-};
-
 typedef struct command command;
-typedef int (*command_fn)(ms_session *s, char **pos, size_t npos,
-			  const ms_report_options *o, ms_output *out,
-			  ms_error *err);
+/* A command: its positional arguments and options already checked. */
+typedef int command_run(ms_session *s, char **pos, size_t npos,
+			const ms_report_options *o, ms_output *out,
+			ms_error *err);
 
 struct command {
 	const char *name;
@@ -49,34 +43,12 @@ struct command {
 	const char *summary;
 	size_t min_pos, max_pos;
 	arg_kind pos[3];
-	unsigned options;
-	command_fn fn;
+	unsigned options;      /* ms_option_group bits */
+	command_run *fn;
 };
 
-static int cmd_take(ms_session *, char **, size_t, const ms_report_options *,
-		    ms_output *, ms_error *);
-static int cmd_list(ms_session *, char **, size_t, const ms_report_options *,
-		    ms_output *, ms_error *);
-static int cmd_statistics(ms_session *, char **, size_t,
-			  const ms_report_options *, ms_output *, ms_error *);
-static int cmd_compare(ms_session *, char **, size_t,
-		       const ms_report_options *, ms_output *, ms_error *);
-static int cmd_filter(ms_session *, char **, size_t, const ms_report_options *,
-		      ms_output *, ms_error *);
-static int cmd_dump(ms_session *, char **, size_t, const ms_report_options *,
-		    ms_output *, ms_error *);
-static int cmd_load(ms_session *, char **, size_t, const ms_report_options *,
-		    ms_output *, ms_error *);
-static int cmd_block(ms_session *, char **, size_t, const ms_report_options *,
-		     ms_output *, ms_error *);
-static int cmd_info(ms_session *, char **, size_t, const ms_report_options *,
-		    ms_output *, ms_error *);
-static int cmd_leaks(ms_session *, char **, size_t, const ms_report_options *,
-		     ms_output *, ms_error *);
-static int cmd_export(ms_session *, char **, size_t,
-		      const ms_report_options *, ms_output *, ms_error *);
-static int cmd_help(ms_session *, char **, size_t, const ms_report_options *,
-		    ms_output *, ms_error *);
+static command_run cmd_take, cmd_list, cmd_statistics, cmd_compare, cmd_filter,
+	cmd_dump, cmd_load, cmd_block, cmd_info, cmd_leaks, cmd_export, cmd_help;
 
 static const command commands[] = {
 	{ "take", "take [NAME]",
@@ -85,14 +57,14 @@ static const command commands[] = {
 	  cmd_list },
 	{ "statistics", "statistics [SNAP] [OPTIONS]",
 	  "top allocation sites of a snapshot (default: the newest)", 0, 1,
-	  { A_SNAP }, O_STATS | O_FILTER, cmd_statistics },
+	  { A_SNAP }, MS_OPTS_STATS | MS_OPTS_FILTER, cmd_statistics },
 	{ "compare", "compare OLD [NEW] [OPTIONS]",
 	  "growth from OLD to NEW (default: a fresh snapshot, or the newest "
-	  "offline)", 1, 2, { A_SNAP, A_SNAP }, O_STATS | O_FILTER,
+	  "offline)", 1, 2, { A_SNAP, A_SNAP }, MS_OPTS_STATS | MS_OPTS_FILTER,
 	  cmd_compare },
 	{ "filter", "filter SNAP [FILTER OPTIONS] [--name NEW]",
 	  "a new snapshot with the traces that pass the filters", 1, 1,
-	  { A_SNAP }, O_FILTER | O_NAME, cmd_filter },
+	  { A_SNAP }, MS_OPTS_FILTER | MS_OPTS_NAME, cmd_filter },
 	{ "dump", "dump SNAP FILE", "write a snapshot file", 2, 2,
 	  { A_SNAP, A_FILE }, 0, cmd_dump },
 	{ "load", "load FILE [NAME]", "read a snapshot file", 1, 2,
@@ -104,11 +76,11 @@ static const command commands[] = {
 	  cmd_info },
 	{ "leaks", "leaks [SNAP] [FILTER OPTIONS]",
 	  "leak report: the live blocks (at exit: never freed) by traceback, "
-	  "biggest first", 0, 1, { A_SNAP }, O_FILTER, cmd_leaks },
+	  "biggest first", 0, 1, { A_SNAP }, MS_OPTS_FILTER, cmd_leaks },
 	{ "export", "export SNAP FILE --format json|pprof|collapsed|svg",
 	  "write a snapshot as JSON, pprof, collapsed stacks or an SVG flame "
-	  "graph", 2, 2, { A_SNAP, A_FILE }, O_FORMAT | O_FILTER | O_STATS,
-	  cmd_export },
+	  "graph", 2, 2, { A_SNAP, A_FILE },
+	  MS_OPTS_FORMAT | MS_OPTS_FILTER | MS_OPTS_STATS, cmd_export },
 	{ "help", "help [COMMAND]", "this text, or one command's", 0, 1,
 	  { A_CMD }, 0, cmd_help },
 };
@@ -123,26 +95,6 @@ static const command *find_command(const char *name)
 	if (strcmp(name, "stats") == 0)
 		return find_command("statistics");
 	return NULL;
-}
-
-static unsigned option_group(const char *opt)
-{
-	static const char *const stats[] = { "group-by", "cumulative", "limit",
-					     "traceback", "bytes" };
-	static const char *const filter[] = { "include", "exclude", "domain",
-					      "all-frames" };
-
-	for (size_t i = 0; i < 5; i++)
-		if (strcmp(opt, stats[i]) == 0)
-			return O_STATS;
-	for (size_t i = 0; i < 4; i++)
-		if (strcmp(opt, filter[i]) == 0)
-			return O_FILTER;
-	if (strcmp(opt, "name") == 0)
-		return O_NAME;
-	if (strcmp(opt, "format") == 0)
-		return O_FORMAT;
-	return 0;
 }
 
 /* ------------------------------------------------------------ tokenizer */
@@ -271,6 +223,11 @@ void ms_session_set_take(ms_session *s, ms_take_fn fn, void *arg)
 void ms_session_set_default_limit(ms_session *s, size_t limit)
 {
 	s->default_limit = limit;
+}
+
+void ms_session_set_progress(ms_session *s, const ms_progress *p)
+{
+	s->progress = p ? *p : (ms_progress){ NULL, NULL };
 }
 
 size_t ms_session_count(const ms_session *s)
@@ -514,8 +471,10 @@ static int cmd_filter(ms_session *s, char **pos, size_t npos,
 	return 0;
 }
 
-static int cmd_dump(ms_session *s, char **pos, size_t npos,
-		    const ms_report_options *o, ms_output *out, ms_error *err)
+/* dump SNAP FILE (export NULL) and export SNAP FILE --format F. */
+static int write_file(ms_session *s, char **pos,
+		      const ms_report_options *export, ms_output *out,
+		      ms_error *err)
 {
 	entry *e = find_entry(s, pos[0], err);
 	char lab[300];
@@ -523,12 +482,22 @@ static int cmd_dump(ms_session *s, char **pos, size_t npos,
 
 	if (!e)
 		return fail_code(err);
-	rc = ms_snapshot_dump(e->snap, pos[1], err);
+	if (export)
+		rc = ms_export_file(e->snap, pos[1], export, &s->progress, err);
+	else
+		rc = ms_snapshot_dump_progress(e->snap, pos[1], &s->progress,
+					       err);
 	if (rc < 0)
 		return rc;
 	label(lab, sizeof(lab), e);
 	ms_output_printf(out, "Wrote %s to %s\n", lab, pos[1]);
 	return 0;
+}
+
+static int cmd_dump(ms_session *s, char **pos, size_t npos,
+		    const ms_report_options *o, ms_output *out, ms_error *err)
+{
+	return write_file(s, pos, NULL, out, err);
 }
 
 bool ms_path_is_temp(const char *path)
@@ -576,7 +545,7 @@ static int cmd_load(ms_session *s, char **pos, size_t npos,
 		return rc;
 	if ((rc = ms_check_not_temp(pos[0], err)) < 0)
 		return rc;
-	snap = ms_snapshot_load(pos[0], err);
+	snap = ms_snapshot_load_progress(pos[0], &s->progress, err);
 	if (!snap)
 		return fail_code(err);
 	rc = ms_session_add(s, snap, name, pos[0], err);
@@ -630,36 +599,7 @@ static int cmd_leaks(ms_session *s, char **pos, size_t npos,
 static int cmd_export(ms_session *s, char **pos, size_t npos,
 		      const ms_report_options *o, ms_output *out, ms_error *err)
 {
-	entry *e = find_entry(s, pos[0], err);
-	ms_snapshot *filtered = NULL;
-	ms_output file_out;
-	char lab[300];
-	int rc;
-
-	if (!e)
-		return fail_code(err);
-	if (!o->format_set)
-		return ms__fail(err, MS_EINVAL,
-				"export: --format json|pprof|collapsed|svg is "
-				"required");
-	rc = ms_report_apply_filters(e->snap, o, &filtered, err);
-	if (rc < 0)
-		return rc;
-	/* built in memory, then written as snapshots are: 0600, atomic, no
-	 * symlink followed */
-	ms_output_init_buffer(&file_out);
-	rc = ms_export(&file_out, filtered ? filtered : e->snap, o->format, o,
-		       err);
-	ms_snapshot_free(filtered);
-	if (rc == 0)
-		rc = ms_file_write_atomic(pos[1], file_out.buf, file_out.len,
-					  "an export", err);
-	ms_output_destroy(&file_out);
-	if (rc < 0)
-		return rc;
-	label(lab, sizeof(lab), e);
-	ms_output_printf(out, "Wrote %s to %s\n", lab, pos[1]);
-	return 0;
+	return write_file(s, pos, o, out, err);
 }
 
 static const char options_help[] =
@@ -691,7 +631,7 @@ int ms_session_help(ms_output *out, const char *cmd, ms_error *err)
 	if (c) {
 		ms_output_printf(out, "snapshot %s\n  %s\n", c->usage,
 				 c->summary);
-		if (c->options & (O_STATS | O_FILTER))
+		if (c->options & (MS_OPTS_STATS | MS_OPTS_FILTER))
 			ms_output_printf(out, "%s", options_help);
 		return 0;
 	}
@@ -788,7 +728,7 @@ int ms_session_exec(ms_session *s, const char *line, ms_output *out,
 		}
 		kind = ms_report_option_kind(a + 2);
 		if (kind == MS_OPT_UNKNOWN ||
-		    !(option_group(a + 2) & c->options)) {
+		    !(ms_report_option_group(a + 2) & c->options)) {
 			rc = ms__fail(err, MS_EINVAL,
 				      "%s: unknown option '%s' (usage: %s)",
 				      c->name, a, c->usage);
@@ -888,7 +828,7 @@ static int complete_words(const ms_session *s, const tokens *t, size_t cur,
 		for (size_t i = 0; names[i] && rc == 0; i++) {
 			char opt[64];
 
-			if (!(option_group(names[i]) & cmd->options))
+			if (!(ms_report_option_group(names[i]) & cmd->options))
 				continue;
 			snprintf(opt, sizeof(opt), "--%s", names[i]);
 			rc = add_word(c, cap, prefix, opt, "");

@@ -99,6 +99,16 @@ void ms_report_options_destroy(ms_report_options *o);
 typedef enum ms_option_arg { MS_OPT_UNKNOWN, MS_OPT_FLAG, MS_OPT_VALUE } ms_option_arg;
 /* Whether long option name (without "--") exists and takes a value. */
 ms_option_arg ms_report_option_kind(const char *name);
+/* Which commands an option applies to: those taking its group. */
+typedef enum ms_option_group {
+	MS_OPTS_STATS = 1 << 0,   /* --group-by --cumulative --limit
+				   * --traceback --bytes */
+	MS_OPTS_FILTER = 1 << 1,  /* --include --exclude --domain --all-frames */
+	MS_OPTS_NAME = 1 << 2,    /* --name (filter's result) */
+	MS_OPTS_FORMAT = 1 << 3,  /* --format (export) */
+} ms_option_group;
+/* The group of option name (without "--"); 0 when there is none. */
+unsigned ms_report_option_group(const char *name);
 /* Sets option name (without "--") to value (NULL for a flag). Bad values
  * ("--limit x", "--include ''", "--group-by foo") give -MS_EINVAL or
  * -MS_EKEYTYPE with a message naming the option. */
@@ -195,6 +205,14 @@ int ms_export_svg(ms_output *out, const ms_snapshot *s, const char *title,
 		  ms_error *err);
 int ms_export(ms_output *out, const ms_snapshot *s, ms_export_format f,
 	      const ms_report_options *o, ms_error *err);
+/* Exports s in o->format (which must be set) to the file path after o's
+ * filters, built in memory and then written as snapshot files are
+ * (atomic_file.h: 0600, temporary file, fsync, rename, no symlink
+ * followed), so that a reader never sees half an export. Progress
+ * ("formatting", then "writing" and "syncing") goes to p (may be NULL). */
+int ms_export_file(const ms_snapshot *s, const char *path,
+		   const ms_report_options *o, const ms_progress *p,
+		   ms_error *err);
 
 /* ---------------------------------------------------------------- session */
 
@@ -211,6 +229,8 @@ void ms_session_set_take(ms_session *s, ms_take_fn fn, void *arg);
 /* Statistics lines shown when --limit is not given (10 for a terminal,
  * 0 = all). */
 void ms_session_set_default_limit(ms_session *s, size_t limit);
+/* Where load, dump and export report their progress (copied; NULL: none). */
+void ms_session_set_progress(ms_session *s, const ms_progress *p);
 
 /* Runs one command line. The "snapshot" prefix is optional; an empty line
  * or a comment (#...) does nothing. Returns 0 or a negative ms_errcode

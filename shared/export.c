@@ -3,6 +3,7 @@
 #include "config.h"
 #include "memsnapP.h"
 #include "command.h"
+#include "atomic_file.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -128,8 +129,12 @@ static int json_statistics(ms_output *out, const ms_snapshot *s,
 	return 0;
 }
 
-int ms_export_json(ms_output *out, const ms_snapshot *s,
-		   const ms_report_options *o, ms_error *err)
+/* Traces formatted between two progress reports. */
+#define PROGRESS_STEP 65536
+
+static int export_json(ms_output *out, const ms_snapshot *s,
+		       const ms_report_options *o, const ms_progress *p,
+		       ms_error *err)
 {
 	uint64_t size, count;
 	int rc;
@@ -190,6 +195,8 @@ int ms_export_json(ms_output *out, const ms_snapshot *s,
 	for (size_t i = 0; i < s->ntraces; i++) {
 		const ms__trace *t = &s->traces[i];
 
+		if (i % PROGRESS_STEP == 0)
+			ms__progress(p, "formatting", i, s->ntraces);
 		ms_output_printf(out,
 				 "%s\n    {\"domain\": %" PRIu32
 				 ", \"address\": \"0x%" PRIx64
@@ -209,6 +216,12 @@ int ms_export_json(ms_output *out, const ms_snapshot *s,
 		return ms__fail(err, -out->error, "writing JSON failed: %s",
 				ms_strerror(-out->error));
 	return 0;
+}
+
+int ms_export_json(ms_output *out, const ms_snapshot *s,
+		   const ms_report_options *o, ms_error *err)
+{
+	return export_json(out, s, o, NULL, err);
 }
 
 /* ------------------------------------------------------------- protobuf */
@@ -918,12 +931,15 @@ nomem:
 	return ms__nomem(err, "building the flame graph");
 }
 
-int ms_export(ms_output *out, const ms_snapshot *s, ms_export_format f,
-	      const ms_report_options *o, ms_error *err)
+/* ms_export, reporting JSON's progress through the traces (the other
+ * formats group the traces first: their phase has no steps). */
+static int export_any(ms_output *out, const ms_snapshot *s,
+		      ms_export_format f, const ms_report_options *o,
+		      const ms_progress *p, ms_error *err)
 {
 	switch (f) {
 	case MS_EXPORT_JSON:
-		return ms_export_json(out, s, o, err);
+		return export_json(out, s, o, p, err);
 	case MS_EXPORT_PPROF:
 		return ms_export_pprof(out, s, err);
 	case MS_EXPORT_COLLAPSED:
@@ -932,4 +948,35 @@ int ms_export(ms_output *out, const ms_snapshot *s, ms_export_format f,
 		return ms_export_svg(out, s, NULL, err);
 	}
 	return ms__fail(err, MS_EINVAL, "unknown export format %d", (int)f);
+}
+
+int ms_export(ms_output *out, const ms_snapshot *s, ms_export_format f,
+	      const ms_report_options *o, ms_error *err)
+{
+	return export_any(out, s, f, o, NULL, err);
+}
+
+int ms_export_file(const ms_snapshot *s, const char *path,
+		   const ms_report_options *o, const ms_progress *p,
+		   ms_error *err)
+{
+	ms_snapshot *filtered = NULL;
+	ms_output buf;
+	int rc;
+
+	if (!o->format_set)
+		return ms__fail(err, MS_EINVAL, "export: --format "
+				"json|pprof|collapsed|svg is required");
+	rc = ms_report_apply_filters(s, o, &filtered, err);
+	if (rc < 0)
+		return rc;
+	ms__progress(p, "formatting", 0, 0);
+	ms_output_init_buffer(&buf);
+	rc = export_any(&buf, filtered ? filtered : s, o->format, o, p, err);
+	ms_snapshot_free(filtered);
+	if (rc == 0)
+		rc = ms_file_write_atomic_progress(path, buf.buf, buf.len,
+						   "an export", p, err);
+	ms_output_destroy(&buf);
+	return rc;
 }

@@ -363,6 +363,21 @@ void ms_stats_get(const ms_stats *st, size_t i, ms_stat *out);
 bool ms_stats_is_diff(const ms_stats *st);
 void ms_stats_free(ms_stats *st);
 
+/* ------------------------------------------------------------- progress */
+
+/* Long work (loading, writing or exporting a big snapshot) says how far it
+ * is through the caller's callback, so that a front-end can draw a progress
+ * line; the engine itself never prints. fn gets the phase ("reading",
+ * "decoding", "encoding", "formatting", "writing", "syncing") and done out
+ * of total units of that phase (total 0: unknown). It is called from the
+ * working thread at the start of each phase and then every few megabytes
+ * or sections, and must not call the engine on the objects being worked
+ * on. A NULL ms_progress, or a NULL fn, reports nothing. */
+typedef struct ms_progress {
+	void (*fn)(void *arg, const char *phase, uint64_t done, uint64_t total);
+	void *arg;
+} ms_progress;
+
 /* ------------------------------------------------------------- files */
 
 /* Writes s atomically (temporary file in the same directory, fsync,
@@ -371,6 +386,11 @@ int ms_snapshot_dump(const ms_snapshot *s, const char *path, ms_error *err);
 /* Reads and fully validates a file; a bad file gives NULL and err says
  * what is wrong. */
 ms_snapshot *ms_snapshot_load(const char *path, ms_error *err);
+/* The same, reporting progress to p (may be NULL). */
+int ms_snapshot_dump_progress(const ms_snapshot *s, const char *path,
+			      const ms_progress *p, ms_error *err);
+ms_snapshot *ms_snapshot_load_progress(const char *path, const ms_progress *p,
+				       ms_error *err);
 /* The same on memory (used by the fuzzer and by tests). */
 int ms_snapshot_encode(const ms_snapshot *s, uint8_t **buf, size_t *len,
 		       ms_error *err);

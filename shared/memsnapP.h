@@ -34,6 +34,14 @@ static inline uint64_t ms__hash64(uint64_t x)
 }
 uint64_t ms__hash_bytes(const void *p, size_t len, uint64_t seed);
 
+/* Reports progress when the caller asked for it (p and p->fn set). */
+static inline void ms__progress(const ms_progress *p, const char *phase,
+				uint64_t done, uint64_t total)
+{
+	if (p && p->fn)
+		p->fn(p->arg, phase, done, total);
+}
+
 /* --------------------------------------------------------- string pool */
 
 /* Interned NUL-terminated strings. Id 0 is always the empty string, which

@@ -142,18 +142,19 @@ int ms_export_format_parse(const char *name, ms_export_format *out,
 static const struct {
 	const char *name;
 	ms_option_arg kind;
+	ms_option_group group;
 } option_table[] = {
-	{ "group-by", MS_OPT_VALUE },
-	{ "cumulative", MS_OPT_FLAG },
-	{ "limit", MS_OPT_VALUE },
-	{ "include", MS_OPT_VALUE },
-	{ "exclude", MS_OPT_VALUE },
-	{ "domain", MS_OPT_VALUE },
-	{ "all-frames", MS_OPT_FLAG },
-	{ "traceback", MS_OPT_FLAG },
-	{ "bytes", MS_OPT_FLAG },
-	{ "name", MS_OPT_VALUE },
-	{ "format", MS_OPT_VALUE },
+	{ "group-by", MS_OPT_VALUE, MS_OPTS_STATS },
+	{ "cumulative", MS_OPT_FLAG, MS_OPTS_STATS },
+	{ "limit", MS_OPT_VALUE, MS_OPTS_STATS },
+	{ "include", MS_OPT_VALUE, MS_OPTS_FILTER },
+	{ "exclude", MS_OPT_VALUE, MS_OPTS_FILTER },
+	{ "domain", MS_OPT_VALUE, MS_OPTS_FILTER },
+	{ "all-frames", MS_OPT_FLAG, MS_OPTS_FILTER },
+	{ "traceback", MS_OPT_FLAG, MS_OPTS_STATS },
+	{ "bytes", MS_OPT_FLAG, MS_OPTS_STATS },
+	{ "name", MS_OPT_VALUE, MS_OPTS_NAME },
+	{ "format", MS_OPT_VALUE, MS_OPTS_FORMAT },
 };
 #define NOPTIONS (sizeof(option_table) / sizeof(option_table[0]))
 
@@ -173,6 +174,14 @@ ms_option_arg ms_report_option_kind(const char *name)
 		if (strcmp(name, option_table[i].name) == 0)
 			return option_table[i].kind;
 	return MS_OPT_UNKNOWN;
+}
+
+unsigned ms_report_option_group(const char *name)
+{
+	for (size_t i = 0; i < NOPTIONS; i++)
+		if (strcmp(name, option_table[i].name) == 0)
+			return option_table[i].group;
+	return 0;
 }
 
 void ms_report_options_init(ms_report_options *o, size_t default_limit)
@@ -628,26 +637,52 @@ static ms_report_options default_options(void)
 	return o;
 }
 
+/* o's filters on *s: *s becomes the filtered snapshot, also left in
+ * *filtered for the caller to free (NULL when o has no filter). */
+static int filter_in_place(const ms_snapshot **s, const ms_report_options *o,
+			   ms_snapshot **filtered, ms_error *err)
+{
+	int rc = ms_report_apply_filters(*s, o, filtered, err);
+
+	if (rc == 0 && *filtered)
+		*s = *filtered;
+	return rc;
+}
+
+/* The statistics of *s grouped by g after o's filters (filter_in_place:
+ * free *filtered once done with *st). */
+static int filtered_statistics(const ms_snapshot **s,
+			       const ms_report_options *o, ms_group_by g,
+			       bool cumulative, ms_snapshot **filtered,
+			       ms_stats **st, ms_error *err)
+{
+	int rc = filter_in_place(s, o, filtered, err);
+
+	if (rc < 0)
+		return rc;
+	*st = ms_snapshot_statistics(*s, g, cumulative, err);
+	if (!*st) {
+		ms_snapshot_free(*filtered);
+		*filtered = NULL;
+		return err ? -err->code : -MS_EINVAL;
+	}
+	return 0;
+}
+
 int ms_report_statistics(ms_output *out, const ms_snapshot *s,
 			 const ms_report_options *o, ms_error *err)
 {
 	ms_report_options def = default_options();
-	ms_snapshot *filtered = NULL;
+	ms_snapshot *filtered;
 	ms_stats *st;
 	int rc;
 
 	if (!o)
 		o = &def;
-	rc = ms_report_apply_filters(s, o, &filtered, err);
+	rc = filtered_statistics(&s, o, o->group_by, o->cumulative, &filtered,
+				 &st, err);
 	if (rc < 0)
 		return rc;
-	if (filtered)
-		s = filtered;
-	st = ms_snapshot_statistics(s, o->group_by, o->cumulative, err);
-	if (!st) {
-		ms_snapshot_free(filtered);
-		return err ? -err->code : -MS_EINVAL;
-	}
 	rc = print_stats(out, st, o, err);
 	if (rc == 0)
 		print_total(out, s, NULL, o);
@@ -667,18 +702,14 @@ int ms_report_compare(ms_output *out, const ms_snapshot *old_snap,
 
 	if (!o)
 		o = &def;
-	rc = ms_report_apply_filters(old_snap, o, &fold, err);
+	rc = filter_in_place(&old_snap, o, &fold, err);
 	if (rc < 0)
 		return rc;
-	rc = ms_report_apply_filters(new_snap, o, &fnew, err);
+	rc = filter_in_place(&new_snap, o, &fnew, err);
 	if (rc < 0) {
 		ms_snapshot_free(fold);
 		return rc;
 	}
-	if (fold)
-		old_snap = fold;
-	if (fnew)
-		new_snap = fnew;
 	st = ms_snapshot_compare(new_snap, old_snap, o->group_by,
 				 o->cumulative, err);
 	if (!st) {
@@ -886,7 +917,7 @@ int ms_report_leaks(ms_output *out, const ms_snapshot *s,
 		    const ms_report_options *o, ms_error *err)
 {
 	ms_report_options def = default_options();
-	ms_snapshot *filtered = NULL;
+	ms_snapshot *filtered;
 	uint64_t size, count;
 	ms_stats *st;
 	size_t n;
@@ -894,16 +925,10 @@ int ms_report_leaks(ms_output *out, const ms_snapshot *s,
 
 	if (!o)
 		o = &def;
-	rc = ms_report_apply_filters(s, o, &filtered, err);
+	rc = filtered_statistics(&s, o, MS_GROUP_TRACEBACK, false, &filtered,
+				 &st, err);
 	if (rc < 0)
 		return rc;
-	if (filtered)
-		s = filtered;
-	st = ms_snapshot_statistics(s, MS_GROUP_TRACEBACK, false, err);
-	if (!st) {
-		ms_snapshot_free(filtered);
-		return err ? -err->code : -MS_EINVAL;
-	}
 	n = ms_stats_count(st);
 	for (size_t i = 0; i < n; i++) {
 		ms_stat t;

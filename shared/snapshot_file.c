@@ -388,8 +388,8 @@ static int emit_section(ZSTD_CCtx *cctx, bytes *out, size_t idx,
 	return 0;
 }
 
-int ms_snapshot_encode(const ms_snapshot *s, uint8_t **buf, size_t *len,
-		       ms_error *err)
+static int encode(const ms_snapshot *s, uint8_t **buf, size_t *len,
+		  const ms_progress *p, ms_error *err)
 {
 	bytes out = { 0 }, raw = { 0 };
 	strmap map = { 0 };
@@ -414,6 +414,7 @@ int ms_snapshot_encode(const ms_snapshot *s, uint8_t **buf, size_t *len,
 	memset(out.p, 0, table);
 	out.len = table;
 	for (uint32_t type = SEC_INFO; type <= SEC_LAST; type++) {
+		ms__progress(p, "encoding", type - SEC_INFO, SEC_LAST);
 		raw.len = 0;
 		switch (type) {
 		case SEC_INFO: rc = encode_info(s, &raw); break;
@@ -439,6 +440,7 @@ int ms_snapshot_encode(const ms_snapshot *s, uint8_t **buf, size_t *len,
 	put_le64(out.p + 16, out.len);
 	put_le32(out.p + 24, 0);
 	put_le32(out.p + 28, header_crc(out.p, SEC_LAST));
+	ms__progress(p, "encoding", SEC_LAST, SEC_LAST);
 out:
 	ZSTD_freeCCtx(cctx);
 	strmap_free(&map);
@@ -450,6 +452,12 @@ out:
 	*buf = out.p;
 	*len = out.len;
 	return 0;
+}
+
+int ms_snapshot_encode(const ms_snapshot *s, uint8_t **buf, size_t *len,
+		       ms_error *err)
+{
+	return encode(s, buf, len, NULL, err);
 }
 
 /* ================================================================ decoder */
@@ -1179,13 +1187,14 @@ static int section_raw(ZSTD_DCtx *dctx, const section *sec, const char *name,
 	return 0;
 }
 
-ms_snapshot *ms_snapshot_decode(const uint8_t *buf, size_t len, ms_error *err)
+static ms_snapshot *decode(const uint8_t *buf, size_t len,
+			   const ms_progress *p, ms_error *err)
 {
 	section secs[SEC_LAST + 1];
 	ms_snapshot *s = NULL;
 	ZSTD_DCtx *dctx = NULL;
 	uint32_t limit = 0;
-	uint64_t seed;
+	uint64_t seed, done = 0, total = 0;
 	int rc;
 
 	if (!buf && len) {
@@ -1203,11 +1212,16 @@ ms_snapshot *ms_snapshot_decode(const uint8_t *buf, size_t len, ms_error *err)
 		ms__nomem(err, "decompressing a snapshot");
 		goto fail;
 	}
+	/* the raw bytes of the sections measure the work */
+	for (uint32_t type = SEC_INFO; type <= SEC_LAST; type++)
+		total += secs[type].raw;
 	for (uint32_t type = SEC_INFO; type <= SEC_LAST; type++) {
 		const uint8_t *raw = NULL;
 		uint8_t *owned;
 		reader r;
 
+		ms__progress(p, "decoding", done, total);
+		done += secs[type].raw;
 		if (section_raw(dctx, &secs[type], section_names[type], &raw,
 				&owned, err) < 0) {
 			free(owned);
@@ -1237,6 +1251,7 @@ ms_snapshot *ms_snapshot_decode(const uint8_t *buf, size_t len, ms_error *err)
 	}
 	ms__strpool_freeze(&s->strings);
 	ZSTD_freeDCtx(dctx);
+	ms__progress(p, "decoding", total, total);
 	return s;
 fail:
 	ZSTD_freeDCtx(dctx);
@@ -1244,21 +1259,36 @@ fail:
 	return NULL;
 }
 
+ms_snapshot *ms_snapshot_decode(const uint8_t *buf, size_t len, ms_error *err)
+{
+	return decode(buf, len, NULL, err);
+}
+
 /* ================================================================ files */
 
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len > (1u << 30) ? (1u << 30) : len);
+/* Big files are read and written in chunks of this many bytes, each a
+ * step of the progress. */
+#define IO_CHUNK ((size_t)8 << 20)
 
+static int write_all(int fd, const uint8_t *p, size_t len,
+		     const ms_progress *progress)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		size_t left = len - done;
+		ssize_t n;
+
+		ms__progress(progress, "writing", done, len);
+		n = write(fd, p + done, left > IO_CHUNK ? IO_CHUNK : left);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			return -1;
 		}
-		p += n;
-		len -= (size_t)n;
+		done += (size_t)n;
 	}
+	ms__progress(progress, "writing", len, len);
 	return 0;
 }
 
@@ -1284,7 +1314,8 @@ static int open_temp(int dirfd, const char *base, char *name, size_t size)
 	return -1;
 }
 
-int ms_snapshot_dump(const ms_snapshot *s, const char *path, ms_error *err)
+int ms_snapshot_dump_progress(const ms_snapshot *s, const char *path,
+			      const ms_progress *p, ms_error *err)
 {
 	uint8_t *buf = NULL;
 	size_t len = 0;
@@ -1293,15 +1324,28 @@ int ms_snapshot_dump(const ms_snapshot *s, const char *path, ms_error *err)
 	if (!s || !path || !*path)
 		return ms__fail(err, MS_EINVAL, "ms_snapshot_dump: no snapshot "
 				"or empty path");
-	rc = ms_snapshot_encode(s, &buf, &len, err);
+	rc = encode(s, &buf, &len, p, err);
 	if (rc == 0)
-		rc = ms_file_write_atomic(path, buf, len, "a snapshot", err);
+		rc = ms_file_write_atomic_progress(path, buf, len, "a snapshot",
+						   p, err);
 	free(buf);
 	return rc;
 }
 
+int ms_snapshot_dump(const ms_snapshot *s, const char *path, ms_error *err)
+{
+	return ms_snapshot_dump_progress(s, path, NULL, err);
+}
+
 int ms_file_write_atomic(const char *path, const void *buf, size_t len,
 			 const char *what, ms_error *err)
+{
+	return ms_file_write_atomic_progress(path, buf, len, what, NULL, err);
+}
+
+int ms_file_write_atomic_progress(const char *path, const void *buf,
+				  size_t len, const char *what,
+				  const ms_progress *p, ms_error *err)
 {
 	char dir[PATH_MAX], tmp[256];
 	const char *slash, *base;
@@ -1343,8 +1387,13 @@ int ms_file_write_atomic(const char *path, const void *buf, size_t len,
 		goto out;
 	}
 	/* 0600 whatever the umask: a snapshot holds the target's secrets */
-	if (fchmod(fd, 0600) < 0 || write_all(fd, buf, len) < 0 ||
-	    fsync(fd) < 0) {
+	if (fchmod(fd, 0600) < 0 || write_all(fd, buf, len, p) < 0) {
+		rc = ms__fail(err, MS_EIO, "cannot write '%s': %s", path,
+			      strerror(errno));
+		goto out_unlink;
+	}
+	ms__progress(p, "syncing", 0, 0);
+	if (fsync(fd) < 0) {
 		rc = ms__fail(err, MS_EIO, "cannot write '%s': %s", path,
 			      strerror(errno));
 		goto out_unlink;
@@ -1379,7 +1428,8 @@ out:
 	return rc;
 }
 
-ms_snapshot *ms_snapshot_load(const char *path, ms_error *err)
+ms_snapshot *ms_snapshot_load_progress(const char *path, const ms_progress *p,
+				       ms_error *err)
 {
 	ms_snapshot *s;
 	ms_error e = { 0 };
@@ -1415,7 +1465,11 @@ ms_snapshot *ms_snapshot_load(const char *path, ms_error *err)
 		goto fail;
 	}
 	while (len < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
+		size_t left = (size_t)st.st_size - len;
+		ssize_t n;
+
+		ms__progress(p, "reading", len, (uint64_t)st.st_size);
+		n = read(fd, buf + len, left > IO_CHUNK ? IO_CHUNK : left);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -1430,7 +1484,7 @@ ms_snapshot *ms_snapshot_load(const char *path, ms_error *err)
 	}
 	close(fd);
 	fd = -1;
-	s = ms_snapshot_decode(buf, len, &e);
+	s = decode(buf, len, p, &e);
 	free(buf);
 	if (!s)
 		ms__fail(err, e.code, "%s: %s", path, e.message);
@@ -1440,4 +1494,9 @@ fail:
 		close(fd);
 	free(buf);
 	return NULL;
+}
+
+ms_snapshot *ms_snapshot_load(const char *path, ms_error *err)
+{
+	return ms_snapshot_load_progress(path, NULL, err);
 }

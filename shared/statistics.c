@@ -18,6 +18,7 @@
 #include "config.h"
 #include "memsnapP.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -232,40 +233,66 @@ typedef struct side {
 	size_t nnew_frames;
 } side;
 
+/* Room for need more slots at a load of at most 1/2 in an open-addressing
+ * table of *cap slots of size bytes (a power of two, linear probing), count
+ * of them used: a used slot has a non-zero uint32_t at id_offset, and
+ * hash_of gives the hash that placed it. Inline so that each table gets
+ * its own copy with hash_of inlined. */
+static inline int slots_reserve(void **slots, size_t *cap, size_t count,
+				size_t need, size_t size, size_t id_offset,
+				uint64_t (*hash_of)(const void *slot))
+{
+	size_t ncap = *cap ? *cap : 1024;
+	char *ns;
+
+	if (need > SIZE_MAX / 8 - count)
+		return -MS_ENOMEM;
+	if ((count + need) * 2 <= *cap)
+		return 0;
+	while (ncap < (count + need) * 2)
+		ncap *= 2;
+	ns = big_array(ncap, size, true);
+	if (!ns)
+		return -MS_ENOMEM;
+	for (size_t i = 0; i < *cap; i++) {
+		const char *o = (const char *)*slots + i * size;
+		uint32_t id;
+		size_t j;
+
+		memcpy(&id, o + id_offset, sizeof(id));
+		if (!id)
+			continue;
+		j = hash_of(o) & (ncap - 1);
+		for (;;) {
+			memcpy(&id, ns + j * size + id_offset, sizeof(id));
+			if (!id)
+				break;
+			j = (j + 1) & (ncap - 1);
+		}
+		memcpy(ns + j * size, o, size);
+	}
+	free(*slots);
+	*slots = ns;
+	*cap = ncap;
+	return 0;
+}
+
 static void index_destroy(id_index *x)
 {
 	free(x->slots);
 }
 
+static uint64_t id_slot_hash(const void *slot)
+{
+	return ((const id_slot *)slot)->hash;
+}
+
 /* Room for need more ids at a load of at most 1/2. */
 static int index_reserve(id_index *x, size_t need)
 {
-	size_t ncap = x->cap ? x->cap : 1024;
-	id_slot *ns;
-
-	if (need > SIZE_MAX / 8 - x->count)
-		return -MS_ENOMEM;
-	if ((x->count + need) * 2 <= x->cap)
-		return 0;
-	while (ncap < (x->count + need) * 2)
-		ncap *= 2;
-	ns = big_array(ncap, sizeof(*ns), true);
-	if (!ns)
-		return -MS_ENOMEM;
-	for (size_t i = 0; i < x->cap; i++) {
-		size_t j;
-
-		if (!x->slots[i].id)
-			continue;
-		j = x->slots[i].hash & (ncap - 1);
-		while (ns[j].id)
-			j = (j + 1) & (ncap - 1);
-		ns[j] = x->slots[i];
-	}
-	free(x->slots);
-	x->slots = ns;
-	x->cap = ncap;
-	return 0;
+	return slots_reserve((void **)&x->slots, &x->cap, x->count, need,
+			     sizeof(id_slot), offsetof(id_slot, id),
+			     id_slot_hash);
 }
 
 static void index_put(id_index *x, size_t slot, uint64_t h, uint32_t id)
@@ -306,37 +333,19 @@ static void unit_index_destroy(unit_index *x)
 	free(x->slots);
 }
 
+static uint64_t unit_slot_hash(const void *slot)
+{
+	const unit_slot *o = slot;
+
+	return unit_hash(o->filename, o->lineno, o->ident_function);
+}
+
 /* Room for need more units at a load of at most 1/2. */
 static int unit_index_reserve(unit_index *x, size_t need)
 {
-	size_t ncap = x->cap ? x->cap : 1024;
-	unit_slot *ns;
-
-	if (need > SIZE_MAX / 8 - x->count)
-		return -MS_ENOMEM;
-	if ((x->count + need) * 2 <= x->cap)
-		return 0;
-	while (ncap < (x->count + need) * 2)
-		ncap *= 2;
-	ns = big_array(ncap, sizeof(*ns), true);
-	if (!ns)
-		return -MS_ENOMEM;
-	for (size_t i = 0; i < x->cap; i++) {
-		const unit_slot *o = &x->slots[i];
-		size_t j;
-
-		if (!o->id)
-			continue;
-		j = unit_hash(o->filename, o->lineno, o->ident_function) &
-		    (ncap - 1);
-		while (ns[j].id)
-			j = (j + 1) & (ncap - 1);
-		ns[j] = *o;
-	}
-	free(x->slots);
-	x->slots = ns;
-	x->cap = ncap;
-	return 0;
+	return slots_reserve((void **)&x->slots, &x->cap, x->count, need,
+			     sizeof(unit_slot), offsetof(unit_slot, id),
+			     unit_slot_hash);
 }
 
 static uint64_t unit_hash_of(const unit *u)

@@ -87,12 +87,7 @@ void ms_table_free(ms_table *t)
 {
 	if (!t)
 		return;
-	free(t->slots);
-	free(t->slot_tb);
-	free(t->pcs);
-	free(t->tbs);
-	free(t->tb_index);
-	free(t->domains);
+	ms_table_clear(t);
 	free(t);
 }
 

@@ -1,8 +1,13 @@
 /* gen_snapshots.c - writes the fixed snapshot files the CLI tests read:
  * OLD and NEW, built frame by frame with ms_builder_*, so every number in
- * the golden outputs is known. Usage: gen_snapshots OLD NEW */
+ * the golden outputs is known. Usage: gen_snapshots OLD NEW
+ *
+ * gen_snapshots --big N FILE writes a big snapshot instead, for the
+ * progress tests: N traces of 16 bytes at 0x10000, 0x10020, ... over
+ * 1000 tracebacks of 16 frames each (src/big.c, lines 1 to 1015). */
 #include "config.h"
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "memsnap.h"
@@ -31,6 +36,19 @@ static int fail(const char *what, const ms_error *err)
 	return 1;
 }
 
+static int finish_and_dump(ms_builder *b, const char *path)
+{
+	ms_error err;
+	ms_snapshot *s = ms_builder_finish(b, &err);
+	int rc;
+
+	if (!s)
+		return fail("finish", &err);
+	rc = ms_snapshot_dump(s, path, &err);
+	ms_snapshot_free(s);
+	return rc < 0 ? fail(path, &err) : 0;
+}
+
 static int build(const char *path, bool is_new)
 {
 	static const uint32_t tb_json[] = { F_JSON_INL, F_JSON, F_SERVE, F_MAIN,
@@ -42,7 +60,6 @@ static int build(const char *path, bool is_new)
 	ms_builder *b = ms_builder_new(8, &err);
 	int64_t exe, libc, tb[4];
 	uint32_t fid[NF];
-	ms_snapshot *s;
 	int rc;
 
 	if (!b)
@@ -98,16 +115,47 @@ static int build(const char *path, bool is_new)
 	ms_builder_meta(b, MS_META_HOOKED, "malloc,calloc,realloc,free", &err);
 	ms_builder_meta(b, MS_META_UNKNOWN_FREES, "3", &err);
 	ms_builder_meta(b, "build", "golden", &err);
-	s = ms_builder_finish(b, &err);
-	if (!s)
-		return fail("finish", &err);
-	rc = ms_snapshot_dump(s, path, &err);
-	ms_snapshot_free(s);
-	return rc < 0 ? fail(path, &err) : 0;
+	return finish_and_dump(b, path);
+}
+
+static int build_big(const char *path, unsigned long n)
+{
+	ms_error err;
+	ms_builder *b = ms_builder_new(16, &err);
+	uint32_t fid[1015], ids[16];
+	int64_t tb[1000];
+	int rc = 0;
+
+	if (!b)
+		return fail("builder", &err);
+	for (uint32_t i = 0; i < 1015; i++) {
+		ms_frame f = { "src/big.c", i + 1, "big_function", NULL, NULL,
+			       0x400000 + 16 * (uint64_t)i, 0 };
+		int64_t id = ms_builder_frame(b, &f, -1, &err);
+
+		if (id < 0)
+			return fail("frame", &err);
+		fid[i] = (uint32_t)id;
+	}
+	for (uint32_t t = 0; t < 1000; t++) {
+		for (uint32_t k = 0; k < 16; k++)
+			ids[k] = fid[t + k];
+		tb[t] = ms_builder_traceback(b, ids, 16, 16, &err);
+		if (tb[t] < 0)
+			return fail("traceback", &err);
+	}
+	for (unsigned long i = 0; i < n && rc == 0; i++)
+		rc = ms_builder_trace(b, 0, 0x10000 + 0x20 * (uint64_t)i, 16,
+				      (uint32_t)tb[i % 1000], &err);
+	if (rc < 0)
+		return fail("trace", &err);
+	return finish_and_dump(b, path);
 }
 
 int main(int argc, char **argv)
 {
+	if (argc == 4 && strcmp(argv[1], "--big") == 0)
+		return build_big(argv[3], strtoul(argv[2], NULL, 10));
 	if (argc != 3) {
 		fprintf(stderr, "usage: gen_snapshots OLD NEW\n");
 		return 2;

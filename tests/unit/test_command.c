@@ -642,6 +642,67 @@ static void test_collapsed_stacks_oldest_first_with_bytes(void **state)
 	ms_snapshot_free(s);
 }
 
+static void log_progress(void *arg, const char *phase, uint64_t done,
+			 uint64_t total)
+{
+	ms_output *log = arg;
+
+	ms_output_printf(log, "%s %llu/%llu\n", phase,
+			 (unsigned long long)done, (unsigned long long)total);
+}
+
+/* ms_export_file: the filters applied, the file equal to ms_export's
+ * bytes, and each phase reported (JSON steps through its 4 traces). */
+static void test_export_file_reports_progress_and_writes_the_export(void **state)
+{
+	ms_snapshot *s = make_snapshot(false);
+	ms_output log, direct;
+	ms_progress p = { log_progress, &log };
+	ms_report_options o;
+	char dir[] = "/tmp/memsnap-cmd.XXXXXX", path[256], want[512];
+	char content[1024];
+	ms_error err;
+	FILE *f;
+	size_t n;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/e.json", dir);
+	ms_output_init_buffer(&log);
+	ms_output_init_buffer(&direct);
+	ms_report_options_init(&o, 0);
+	assert_int_equal(ms_export_file(s, path, &o, &p, &err), -MS_EINVAL);
+	assert_string_equal(err.message, "export: --format "
+			    "json|pprof|collapsed|svg is required");
+	assert_int_equal(ms_report_option_set(&o, "format", "json", &err), 0);
+	assert_int_equal(ms_report_option_set(&o, "domain", "0", &err), 0);
+	assert_int_equal(ms_export_file(s, path, &o, &p, &err), 0);
+
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	n = fread(content, 1, sizeof(content), f);
+	fclose(f);
+	{
+		ms_snapshot *d0;
+
+		assert_int_equal(ms_report_apply_filters(s, &o, &d0, &err), 0);
+		assert_int_equal(ms_export(&direct, d0, MS_EXPORT_JSON, &o,
+					   &err), 0);
+		ms_snapshot_free(d0);
+	}
+	assert_int_equal(n, direct.len);
+	assert_memory_equal(content, direct.buf, n);
+	snprintf(want, sizeof(want),
+		 "formatting 0/0\nformatting 0/3\nwriting 0/%zu\n"
+		 "writing %zu/%zu\nsyncing 0/0\n", n, n, n);
+	assert_string_equal(log.buf, want);
+	unlink(path);
+	rmdir(dir);
+	ms_report_options_destroy(&o);
+	ms_output_destroy(&log);
+	ms_output_destroy(&direct);
+	ms_snapshot_free(s);
+}
+
 static void test_json_export_is_exact(void **state)
 {
 	ms_snapshot *s = make_snapshot(false);
@@ -783,6 +844,7 @@ int main(void)
 		cmocka_unit_test(test_alignment_pads_short_locations),
 		cmocka_unit_test(test_collapsed_stacks_oldest_first_with_bytes),
 		cmocka_unit_test(test_json_export_is_exact),
+		cmocka_unit_test(test_export_file_reports_progress_and_writes_the_export),
 		cmocka_unit_test(test_json_strings_are_escaped_and_valid_utf8),
 		cmocka_unit_test(test_pprof_is_gzipped_profile_with_sample_types),
 		cmocka_unit_test(test_svg_is_self_contained),

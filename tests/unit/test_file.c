@@ -260,6 +260,20 @@ static void remove_tree(const char *dir)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* path loads back as want, and dir holds nentries entries (no temporary
+ * file left beside it). */
+static void assert_file_holds(const char *path, const ms_snapshot *want,
+			      const char *dir, int nentries)
+{
+	ms_error err;
+	ms_snapshot *t = ms_snapshot_load(path, &err);
+
+	assert_non_null(t);
+	assert_same_snapshot(want, t);
+	ms_snapshot_free(t);
+	assert_int_equal(count_entries(dir), nentries);
+}
+
 /* ------------------------------------------------------ crafted files */
 
 /* Crafted files are built here, independently of the encoder, from the
@@ -939,7 +953,7 @@ static void test_dump_writes_mode_0600(void **state)
 static void test_dump_replaces_symlink_without_following(void **state)
 {
 	char *dir = temp_dir(), path[256], victim[256];
-	ms_snapshot *s = small_snapshot(), *t;
+	ms_snapshot *s = small_snapshot();
 	ms_error err;
 	struct stat st;
 	char *content;
@@ -959,12 +973,8 @@ static void test_dump_replaces_symlink_without_following(void **state)
 	assert_int_equal(len, 8);
 	assert_memory_equal(content, "precious", 8);
 	free(content);
-	t = ms_snapshot_load(path, &err);
-	assert_non_null(t);
-	assert_same_snapshot(s, t);
-	assert_int_equal(count_entries(dir), 2);
+	assert_file_holds(path, s, dir, 2);
 	ms_snapshot_free(s);
-	ms_snapshot_free(t);
 	remove_tree(dir);
 	free(dir);
 }
@@ -1012,7 +1022,7 @@ static void test_failed_dump_leaves_no_temp_file(void **state)
 static void test_failed_write_keeps_the_old_file(void **state)
 {
 	char *dir = temp_dir(), path[256], expect[512];
-	ms_snapshot *a = small_snapshot(), *b = big_snapshot(5000, 100, 8), *t;
+	ms_snapshot *a = small_snapshot(), *b = big_snapshot(5000, 100, 8);
 	ms_error err;
 	struct rlimit old, small;
 	void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
@@ -1030,13 +1040,9 @@ static void test_failed_write_keeps_the_old_file(void **state)
 	snprintf(expect, sizeof(expect), "cannot write '%s': File too large",
 		 path);
 	assert_string_equal(err.message, expect);
-	assert_int_equal(count_entries(dir), 1);
-	t = ms_snapshot_load(path, &err);
-	assert_non_null(t);
-	assert_same_snapshot(a, t);
+	assert_file_holds(path, a, dir, 1);
 	ms_snapshot_free(a);
 	ms_snapshot_free(b);
-	ms_snapshot_free(t);
 	remove_tree(dir);
 	free(dir);
 }
@@ -1060,19 +1066,15 @@ static void test_load_refuses_a_fifo_without_blocking(void **state)
 static void test_dump_over_existing_file_replaces_it(void **state)
 {
 	char *dir = temp_dir(), path[256];
-	ms_snapshot *a = small_snapshot(), *b = big_snapshot(100, 10, 4), *t;
+	ms_snapshot *a = small_snapshot(), *b = big_snapshot(100, 10, 4);
 	ms_error err;
 
 	snprintf(path, sizeof(path), "%s/snap.msnap", dir);
 	assert_int_equal(ms_snapshot_dump(a, path, &err), 0);
 	assert_int_equal(ms_snapshot_dump(b, path, &err), 0);
-	t = ms_snapshot_load(path, &err);
-	assert_non_null(t);
-	assert_same_snapshot(b, t);
-	assert_int_equal(count_entries(dir), 1);
+	assert_file_holds(path, b, dir, 1);
 	ms_snapshot_free(a);
 	ms_snapshot_free(b);
-	ms_snapshot_free(t);
 	remove_tree(dir);
 	free(dir);
 }
@@ -1101,6 +1103,72 @@ static void test_load_errors_name_the_file(void **state)
 	snprintf(expect, sizeof(expect), "cannot load '%s': not a regular file",
 		 dir);
 	assert_string_equal(err.message, expect);
+	remove_tree(dir);
+	free(dir);
+}
+
+/* Every phase of a dump and a load is reported, in order, with done
+ * growing to total: what a front-end's progress line shows. */
+typedef struct progress_log {
+	char text[2048];
+	size_t len;
+} progress_log;
+
+static void log_progress(void *arg, const char *phase, uint64_t done,
+			 uint64_t total)
+{
+	progress_log *l = arg;
+
+	l->len += (size_t)snprintf(l->text + l->len, sizeof(l->text) - l->len,
+				   "%s %llu/%llu\n", phase,
+				   (unsigned long long)done,
+				   (unsigned long long)total);
+}
+
+static void test_dump_and_load_report_progress(void **state)
+{
+	ms_snapshot *s = small_snapshot(), *t;
+	progress_log log = { "", 0 };
+	ms_progress p = { log_progress, &log };
+	char *dir = temp_dir(), path[512], expect[1024];
+	struct stat st;
+	ms_error err;
+
+	snprintf(path, sizeof(path), "%s/p.msnap", dir);
+	assert_int_equal(ms_snapshot_dump_progress(s, path, &p, &err), 0);
+	assert_int_equal(stat(path, &st), 0);
+	snprintf(expect, sizeof(expect),
+		 "encoding 0/7\nencoding 1/7\nencoding 2/7\nencoding 3/7\n"
+		 "encoding 4/7\nencoding 5/7\nencoding 6/7\nencoding 7/7\n"
+		 "writing 0/%lld\nwriting %lld/%lld\nsyncing 0/0\n",
+		 (long long)st.st_size, (long long)st.st_size,
+		 (long long)st.st_size);
+	assert_string_equal(log.text, expect);
+
+	log.len = 0;
+	log.text[0] = 0;
+	t = ms_snapshot_load_progress(path, &p, &err);
+	assert_non_null(t);
+	/* reading, then one step per section (7) and the end */
+	assert_true(strncmp(log.text, "reading 0/", 10) == 0);
+	{
+		const char *d = strstr(log.text, "decoding 0/");
+		unsigned long long total, done = 0, prev = 0;
+		int steps = 0;
+
+		assert_non_null(d);
+		while (sscanf(d, "decoding %llu/%llu\n", &done, &total) == 2) {
+			assert_true(done >= prev && done <= total);
+			prev = done;
+			steps++;
+			d = strchr(d, '\n') + 1;
+		}
+		assert_int_equal(steps, 8);
+		assert_true(done == total && total > 0);
+		assert_string_equal(d, "");
+	}
+	ms_snapshot_free(t);
+	ms_snapshot_free(s);
 	remove_tree(dir);
 	free(dir);
 }
@@ -1136,6 +1204,7 @@ int main(void)
 		cmocka_unit_test(test_load_refuses_a_fifo_without_blocking),
 		cmocka_unit_test(test_dump_over_existing_file_replaces_it),
 		cmocka_unit_test(test_load_errors_name_the_file),
+		cmocka_unit_test(test_dump_and_load_report_progress),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

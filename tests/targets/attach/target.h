@@ -17,7 +17,7 @@
 
 static int target_attach_mode;
 
-static void target_wait_hooked(int argc, char **argv)
+static inline void target_wait_hooked(int argc, char **argv)
 {
 	void (*volatile fn)(void *) = free;
 	const volatile unsigned char *code;
@@ -36,7 +36,7 @@ static void target_wait_hooked(int argc, char **argv)
 }
 
 /* In attach mode: say so and wait until the test is done looking. */
-static void target_ready(void)
+static inline void target_ready(void)
 {
 	char c;
 

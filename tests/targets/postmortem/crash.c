@@ -10,6 +10,9 @@
  * crash corrupt: an 8-byte overrun of the 200-byte block clobbers the size
  *   of the heap's top chunk; the next malloc sees it and aborts (SIGABRT
  *   raised inside malloc, while memsnap waits for that call to return).
+ * crash attach: the overrun, once `memsnap attach` has hooked the
+ *   allocator (tests/targets/attach/target.h: "waiting" on stdout, then
+ *   wait for the int3 at free); every block is allocated after that.
  * Live blocks at the overrun: the markers below (tests/attach/init.sh). */
 #pragma GCC optimize("O0") /* -O0 whatever CFLAGS say: one line per call site */
 #include <malloc.h>
@@ -19,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "../attach/target.h"
 
 static char *keep[4];
 
@@ -48,6 +53,9 @@ int main(int argc, char **argv)
 	const char *mode = argc > 1 ? argv[1] : "overrun";
 	pthread_t t;
 
+	target_wait_hooked(argc, argv);
+	if (target_attach_mode)
+		mode = "overrun";
 	mallopt(M_TOP_PAD, 0);
 	keep[0] = malloc(100); /* @first 100 */
 	keep[1] = malloc(200); /* @second 200 */
