@@ -34,6 +34,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -434,10 +435,36 @@ static const char *const kind_names[K_NKINDS] = {
 	"return", "site",
 };
 
+/* How the return of one call is caught. */
+enum capture {
+	CAP_SITE,        /* a breakpoint at the real return address */
+	CAP_TRAMPOLINE,  /* [entry_sp] holds the trampoline */
+	CAP_STUB,        /* [entry_sp] holds a return stub: no stop */
+};
+
+/* The scratch mapping of stub mode (snapshot start maps it with an
+ * inferior call to mmap): a page of return stubs (r-x) and a page of their
+ * data (rw-). Stub i stores rax and a done flag into its data and jumps to
+ * the real return address kept there, without a stop; the result is
+ * collected at the next stop of any kind (the same stubs as the attacher's,
+ * attach/scratch.c). It clobbers r11, which no caller expects to survive a
+ * call. */
+#define SCRATCH_SIZE 8192
+#define STUB_DATA 4096
+#define STUB_SIZE 32
+#define NSTUBS (4096 / STUB_SIZE)
+typedef struct stub_data {
+	uint64_t ret;      /* the real return address */
+	uint64_t result;   /* rax at the return */
+	uint64_t done;     /* 1 once returned (low byte) */
+	uint64_t pad;
+} stub_data;
+
 /* One allocator call between its entry and its return. */
 typedef struct pending {
 	enum alloc_kind kind;
-	bool swapped;           /* [entry_sp] holds the trampoline */
+	enum capture capture;
+	int stub;               /* CAP_STUB: the stub's index */
 	uint64_t entry_sp;      /* rsp at entry: where the return address is */
 	uint64_t ret;           /* the real return address */
 	uint64_t a0, a1, a2;    /* arguments */
@@ -463,15 +490,17 @@ typedef struct {
 	size_t nthreads, cthreads;
 	PyObject *gdb;            /* the gdb module */
 	PyObject *need_site;      /* Python callable: need_site(addr) */
-	uint64_t *scratch;        /* MS_MAX_FRAMES PCs */
+	uint64_t *pcbuf;          /* MS_MAX_FRAMES PCs */
 	bool active;
-	/* Return capture by site breakpoints only (the default): measured
-	 * faster than the trampoline, whose program-counter write through
-	 * GDB costs more than GDB's step over a site breakpoint. */
-	bool sites_only;
+	/* How returns are caught when nothing forbids it (the default is
+	 * the stub, one stop per call; see the file's comment). */
+	enum capture capture;
+	uint64_t stubs;           /* CAP_STUB: the scratch mapping, 0 if none */
+	bool stub_used[NSTUBS];
+	unsigned narmed;          /* stubs in use */
 	/* counters */
 	uint64_t hits[K_NKINDS];
-	uint64_t recorded, nested, site_entries, lost, errors;
+	uint64_t recorded, nested, site_entries, stub_entries, lost, errors;
 	uint64_t handler_ns;      /* time spent in the stop handlers */
 	char last_error[400];
 } MsPyTracker;
@@ -501,10 +530,16 @@ static thread_state *thread_get(MsPyTracker *t, int lwp)
 	return &t->threads[t->nthreads++];
 }
 
-static void pending_drop(pending *p)
+static void pending_drop(MsPyTracker *t, pending *p)
 {
 	free(p->pcs);
 	p->pcs = NULL;
+	if (p->capture == CAP_STUB && p->stub >= 0) {
+		t->stub_used[p->stub] = false;
+		t->narmed--;
+	}
+	p->capture = CAP_SITE;
+	p->stub = -1;
 }
 
 static int read_mem(MsPyTracker *t, uint64_t addr, void *buf, size_t len)
@@ -717,6 +752,105 @@ static int write_ret(MsPyTracker *t, uint64_t addr, uint64_t value)
 	return 0;
 }
 
+static uint64_t stub_code(const MsPyTracker *t, int i)
+{
+	return t->stubs + (uint64_t)i * STUB_SIZE;
+}
+
+static uint64_t stub_data_addr(const MsPyTracker *t, int i)
+{
+	return t->stubs + STUB_DATA + (uint64_t)i * sizeof(stub_data);
+}
+
+static int alloc_stub(MsPyTracker *t)
+{
+	if (!t->stubs)
+		return -1;
+	for (int i = 0; i < NSTUBS; i++)
+		if (!t->stub_used[i]) {
+			t->stub_used[i] = true;
+			t->narmed++;
+			return i;
+		}
+	return -1;
+}
+
+/* Fills stub i's data and swaps the return address at sp for the stub.
+ * Straight through /proc/PID/mem: the thread is stopped inside GDB's
+ * handling of a breakpoint hit that does not stop, and GDB drops its
+ * memory cache when it resumes the inferior, right after. */
+static int arm_stub(MsPyTracker *t, int i, uint64_t sp, uint64_t ret)
+{
+	stub_data d = { ret, 0, 0, 0 };
+	uint64_t code = stub_code(t, i);
+
+	if (pwrite(t->memfd, &d, sizeof(d), (off_t)stub_data_addr(t, i)) !=
+	    (ssize_t)sizeof(d))
+		return -1;
+	return pwrite(t->memfd, &code, 8, (off_t)sp) == 8 ? 0 : -1;
+}
+
+/* Records the calls that returned through a stub since the last stop of
+ * any kind, so that a free (or a snapshot) always sees the allocation
+ * before it. */
+static void collect_stubs(MsPyTracker *t)
+{
+	stub_data data[NSTUBS], res[NSTUBS];
+	bool any = false;
+
+	if (!t->narmed ||
+	    read_mem(t, stub_data_addr(t, 0), data, sizeof(data)) < 0)
+		return;
+	for (int i = 0; i < NSTUBS; i++)
+		any |= t->stub_used[i] && (data[i].done & 0xff);
+	/* In non-stop mode other threads run meanwhile: one read can see a
+	 * done flag set but a result from before the stub stored it. The
+	 * stub stores the result first, so a second read has every result
+	 * the first one flagged. */
+	if (!any || read_mem(t, stub_data_addr(t, 0), res, sizeof(res)) < 0)
+		return;
+	for (size_t k = 0; k < t->nthreads; k++) {
+		thread_state *ts = &t->threads[k];
+
+		for (size_t j = ts->n; j-- > 0;) {
+			pending *p = &ts->stack[j];
+
+			if (p->capture != CAP_STUB ||
+			    !(data[p->stub].done & 0xff))
+				continue;
+			record(t, p, res[p->stub].result);
+			/* the calls above it were abandoned (longjmp) */
+			while (ts->n > j) {
+				if (ts->n - 1 != j)
+					t->lost++;
+				pending_drop(t, &ts->stack[--ts->n]);
+			}
+		}
+	}
+}
+
+/* Whether the pending call p of a thread now at sp is still in progress.
+ * A call deeper than sp was left (longjmp, a thread unwound past it); so
+ * was a call whose return address slot no longer holds what it held at
+ * the entry: its frame is gone and deeper calls have reused the stack. */
+static bool pending_alive(MsPyTracker *t, const pending *p, uint64_t sp)
+{
+	uint64_t word;
+
+	if (p->entry_sp < sp)
+		return false;
+	if (read_u64(t, p->entry_sp, &word) < 0)
+		return false;
+	switch (p->capture) {
+	case CAP_STUB:
+		return word == stub_code(t, p->stub);
+	case CAP_TRAMPOLINE:
+		return word == t->trampoline;
+	default:
+		return word == p->ret;
+	}
+}
+
 static int on_entry(MsPyTracker *t, const MsPyStopHandler *h, int lwp)
 {
 	enum alloc_kind kind = h->kind;
@@ -733,8 +867,8 @@ static int on_entry(MsPyTracker *t, const MsPyStopHandler *h, int lwp)
 	if (!ts)
 		return -1;
 	/* Calls left by longjmp or a thread that unwound past them. */
-	while (ts->n && ts->stack[ts->n - 1].entry_sp < r.rsp) {
-		pending_drop(&ts->stack[--ts->n]);
+	while (ts->n && !pending_alive(t, &ts->stack[ts->n - 1], r.rsp)) {
+		pending_drop(t, &ts->stack[--ts->n]);
 		t->lost++;
 	}
 	if (ts->n) {
@@ -760,39 +894,16 @@ static int on_entry(MsPyTracker *t, const MsPyStopHandler *h, int lwp)
 	p.a0 = r.rdi;
 	p.a1 = r.rsi;
 	p.a2 = r.rdx;
-	p.npcs = unwind(t, &r, t->scratch, &p.total);
+	p.npcs = unwind(t, &r, t->pcbuf, &p.total);
 	if (!p.npcs) {
 		t->lost++;
 		return 0;
 	}
-	p.ret = t->scratch[0];
+	p.ret = t->pcbuf[0];
 	p.pcs = malloc(p.npcs * sizeof(uint64_t));
 	if (!p.pcs)
 		return -1;
-	memcpy(p.pcs, t->scratch, p.npcs * sizeof(uint64_t));
-	/* A breakpoint of GDB's own at the return address (finish, next,
-	 * until, an inferior call's dummy) or a single-step arrival (GDB is
-	 * stepping this thread and will read [rsp] itself): leave the stack
-	 * alone and catch the return with a breakpoint there. */
-	if (t->sites_only || read_mem(t, p.ret, &byte, 1) < 0 ||
-	    byte == 0xcc || !hit_by_int3(lwp)) {
-		PyObject *res;
-
-		t->site_entries++;
-		res = PyObject_CallFunction(t->need_site, "K",
-					    (unsigned long long)p.ret);
-		if (!res) {
-			free(p.pcs);
-			return -1;
-		}
-		Py_DECREF(res);
-	} else {
-		if (write_ret(t, r.rsp, t->trampoline) < 0) {
-			free(p.pcs);
-			return -1;
-		}
-		p.swapped = true;
-	}
+	memcpy(p.pcs, t->pcbuf, p.npcs * sizeof(uint64_t));
 	if (ts->n == ts->cap) {
 		size_t nc = ts->cap ? 2 * ts->cap : 4;
 		pending *n = realloc(ts->stack, nc * sizeof(*n));
@@ -803,6 +914,50 @@ static int on_entry(MsPyTracker *t, const MsPyStopHandler *h, int lwp)
 		}
 		ts->stack = n;
 		ts->cap = nc;
+	}
+	p.stub = -1;
+	/* A breakpoint of GDB's own at the return address (finish, next,
+	 * until, an inferior call's dummy) or a single-step arrival (GDB is
+	 * stepping this thread and will read [rsp] itself): leave the stack
+	 * alone and catch the return with a breakpoint there. So too for
+	 * posix_memalign in stub mode: its result is in memory the caller
+	 * may reuse before the next stop. */
+	if (t->capture != CAP_SITE &&
+	    (read_mem(t, p.ret, &byte, 1) < 0 || byte == 0xcc ||
+	     !hit_by_int3(lwp)))
+		p.capture = CAP_SITE;
+	else if (t->capture == CAP_STUB &&
+		 (kind == K_POSIX_MEMALIGN || (p.stub = alloc_stub(t)) < 0))
+		p.capture = CAP_SITE;
+	else
+		p.capture = t->capture;
+	if (p.capture == CAP_STUB) {
+		t->stub_entries++;
+		if (arm_stub(t, p.stub, r.rsp, p.ret) < 0) {
+			/* not the stack: a failed write cannot have swapped
+			 * it */
+			t->stub_used[p.stub] = false;
+			t->narmed--;
+			p.stub = -1;
+			p.capture = CAP_SITE;
+		}
+	}
+	if (p.capture == CAP_SITE) {
+		PyObject *res;
+
+		t->site_entries++;
+		res = PyObject_CallFunction(t->need_site, "K",
+					    (unsigned long long)p.ret);
+		if (!res) {
+			free(p.pcs);
+			return -1;
+		}
+		Py_DECREF(res);
+	} else if (p.capture == CAP_TRAMPOLINE) {
+		if (write_ret(t, r.rsp, t->trampoline) < 0) {
+			free(p.pcs);
+			return -1;
+		}
 	}
 	ts->stack[ts->n++] = p;
 	return 0;
@@ -825,7 +980,8 @@ static int on_return(MsPyTracker *t, enum alloc_kind kind, int lwp)
 		return -1;
 	for (i = ts->n; i > 0; i--)
 		if (ts->stack[i - 1].entry_sp + 8 == r.rsp &&
-		    ts->stack[i - 1].swapped == (kind == K_RETURN))
+		    ts->stack[i - 1].capture ==
+			    (kind == K_RETURN ? CAP_TRAMPOLINE : CAP_SITE))
 			break;
 	if (!i)
 		return 0; /* not ours: someone else's code at this address */
@@ -836,7 +992,7 @@ static int on_return(MsPyTracker *t, enum alloc_kind kind, int lwp)
 	while (ts->n > i) {
 		if (ts->n - 1 != i)
 			t->lost++;
-		pending_drop(&ts->stack[--ts->n]);
+		pending_drop(t, &ts->stack[--ts->n]);
 	}
 	return 0;
 }
@@ -852,6 +1008,7 @@ static PyObject *stop_handler_call(MsPyStopHandler *self, PyObject *args,
 		Py_RETURN_FALSE;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	t->hits[self->kind]++;
+	collect_stubs(t);
 	lwp = current_lwp(t);
 	if (lwp < 0)
 		return NULL;
@@ -963,19 +1120,25 @@ out:
 static PyObject *tracker_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 {
 	static const char *kwlist[] = { "pid", "frames", "need_site",
-					"trampoline", NULL };
+					"capture", NULL };
 	MsPyTracker *self;
 	int pid;
 	unsigned int frames = 1;
 	PyObject *need_site;
-	int trampoline_mode = 0;
+	const char *capture = "stub";
 	ms_error err = { 0 };
 	char path[64];
 
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "iIO|p:Tracker",
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "iIO|s:Tracker",
 					 (char **)kwlist, &pid, &frames,
-					 &need_site, &trampoline_mode))
+					 &need_site, &capture))
 		return NULL;
+	if (strcmp(capture, "stub") != 0 && strcmp(capture, "site") != 0 &&
+	    strcmp(capture, "trampoline") != 0) {
+		PyErr_Format(PyExc_ValueError, "capture must be 'stub', 'site' "
+			     "or 'trampoline', not '%s'", capture);
+		return NULL;
+	}
 	if (frames < 1 || frames > MS_MAX_FRAMES) {
 		PyErr_Format(PyExc_ValueError, "frames must be in 1..%d",
 			     MS_MAX_FRAMES);
@@ -991,8 +1154,8 @@ static PyObject *tracker_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 	self->gdb = PyImport_ImportModule("gdb");
 	if (!self->gdb)
 		goto fail;
-	self->scratch = calloc(MS_MAX_FRAMES, sizeof(uint64_t));
-	if (!self->scratch) {
+	self->pcbuf = calloc(MS_MAX_FRAMES, sizeof(uint64_t));
+	if (!self->pcbuf) {
 		PyErr_NoMemory();
 		goto fail;
 	}
@@ -1001,7 +1164,7 @@ static PyObject *tracker_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 		goto fail;
 	}
 	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
-	self->memfd = open(path, O_RDONLY | O_CLOEXEC);
+	self->memfd = open(path, O_RDWR | O_CLOEXEC);
 	if (self->memfd < 0) {
 		PyErr_SetFromErrnoWithFilename(PyExc_OSError, path);
 		goto fail;
@@ -1012,7 +1175,9 @@ static PyObject *tracker_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 		goto fail;
 	}
 	self->active = true;
-	self->sites_only = !trampoline_mode;
+	/* stub mode catches returns at call sites until set_stubs() */
+	self->capture = capture[1] == 'r' ? CAP_TRAMPOLINE
+		      : capture[1] == 't' ? CAP_STUB : CAP_SITE;
 	return (PyObject *)self;
 fail:
 	Py_DECREF(self);
@@ -1025,7 +1190,7 @@ static void tracker_clear_threads(MsPyTracker *self)
 		thread_state *ts = &self->threads[i];
 
 		for (size_t j = 0; j < ts->n; j++)
-			pending_drop(&ts->stack[j]);
+			pending_drop(self, &ts->stack[j]);
 		free(ts->stack);
 	}
 	free(self->threads);
@@ -1038,7 +1203,7 @@ static void tracker_dealloc(MsPyTracker *self)
 	tracker_clear_threads(self);
 	ms_table_free(self->table);
 	ms_dwfl_free(self->dwfl);
-	free(self->scratch);
+	free(self->pcbuf);
 	if (self->memfd >= 0)
 		close(self->memfd);
 	Py_XDECREF(self->gdb);
@@ -1074,20 +1239,34 @@ static PyObject *tracker_handler(MsPyTracker *self, PyObject *args)
  * turns into a site call; the caller writes the real return addresses
  * back (through GDB) and puts site breakpoints on them. Called at every
  * stop the user sees, so that backtraces, `finish` and `next` see the
- * real stack. */
+ * real stack. A slot that no longer holds what was swapped in belongs to
+ * a frame left by longjmp: it is someone else's stack now. */
 static PyObject *tracker_unswap(MsPyTracker *self, PyObject *unused)
 {
 	PyObject *list = PyList_New(0);
 
+	collect_stubs(self);
 	for (size_t i = 0; list && i < self->nthreads; i++) {
 		thread_state *ts = &self->threads[i];
 
-		for (size_t j = 0; j < ts->n; j++) {
+		for (size_t j = ts->n; j-- > 0;) {
 			pending *p = &ts->stack[j];
 			PyObject *item;
+			uint64_t word, swapped_in;
 
-			if (!p->swapped)
+			if (p->capture == CAP_SITE)
 				continue;
+			swapped_in = p->capture == CAP_STUB
+					     ? stub_code(self, p->stub)
+					     : self->trampoline;
+			if (read_u64(self, p->entry_sp, &word) < 0 ||
+			    word != swapped_in) {
+				while (ts->n > j) {
+					self->lost++;
+					pending_drop(self, &ts->stack[--ts->n]);
+				}
+				continue;
+			}
 			item = Py_BuildValue("(KK)",
 					     (unsigned long long)p->entry_sp,
 					     (unsigned long long)p->ret);
@@ -1097,10 +1276,148 @@ static PyObject *tracker_unswap(MsPyTracker *self, PyObject *unused)
 				break;
 			}
 			Py_DECREF(item);
-			p->swapped = false;
+			if (p->capture == CAP_STUB) {
+				self->stub_used[p->stub] = false;
+				self->narmed--;
+				p->stub = -1;
+			}
+			p->capture = CAP_SITE;
 		}
 	}
 	return list;
+}
+
+/* stub_threads() -> [(lwp, return address)]: the threads standing inside
+ * a return stub (they returned from the allocator and have not jumped
+ * back yet). Their calls are recorded here; the caller moves each to its
+ * return address (through GDB) so that the user never sees a stub. */
+static PyObject *tracker_stub_threads(MsPyTracker *self, PyObject *unused)
+{
+	PyObject *list = PyList_New(0);
+
+	if (!list || !self->stubs)
+		return list;
+	collect_stubs(self);
+	for (size_t i = 0; i < self->nthreads; i++) {
+		thread_state *ts = &self->threads[i];
+		struct user_regs_struct r;
+		uint64_t off, ret;
+		int stub;
+		PyObject *item;
+
+		if (get_regs(ts->lwp, &r) < 0 || r.rip < self->stubs ||
+		    r.rip >= self->stubs + STUB_DATA)
+			continue;
+		off = r.rip - self->stubs;
+		stub = (int)(off / STUB_SIZE);
+		/* past the load of the return address into r11 (the stub's
+		 * data may be another call's by now) */
+		if (off % STUB_SIZE >= 14)
+			ret = r.r11;
+		else if (read_u64(self, stub_data_addr(self, stub), &ret) < 0)
+			continue;
+		for (size_t j = ts->n; j-- > 0;) {
+			if (ts->stack[j].capture != CAP_STUB ||
+			    ts->stack[j].stub != stub)
+				continue;
+			record(self, &ts->stack[j], r.rax);
+			while (ts->n > j) {
+				if (ts->n - 1 != j)
+					self->lost++;
+				pending_drop(self, &ts->stack[--ts->n]);
+			}
+			break;
+		}
+		item = Py_BuildValue("(iK)", ts->lwp, (unsigned long long)ret);
+		if (!item || PyList_Append(list, item) < 0) {
+			Py_XDECREF(item);
+			Py_DECREF(list);
+			return NULL;
+		}
+		Py_DECREF(item);
+	}
+	return list;
+}
+
+/* site_returns() -> set of the return addresses that calls in flight
+ * wait for at a site breakpoint. */
+static PyObject *tracker_site_returns(MsPyTracker *self, PyObject *unused)
+{
+	PyObject *set = PySet_New(NULL);
+
+	for (size_t i = 0; set && i < self->nthreads; i++) {
+		thread_state *ts = &self->threads[i];
+
+		for (size_t j = 0; j < ts->n; j++) {
+			PyObject *a;
+
+			if (ts->stack[j].capture != CAP_SITE)
+				continue;
+			a = PyLong_FromUnsignedLongLong(ts->stack[j].ret);
+			if (!a || PySet_Add(set, a) < 0) {
+				Py_XDECREF(a);
+				Py_CLEAR(set);
+			} else {
+				Py_DECREF(a);
+			}
+		}
+	}
+	return set;
+}
+
+/* write_stub(p, code, data): mov %rax, result(%rip);
+ * mov ret(%rip), %r11; movb $1, done(%rip); jmp *%r11 */
+static void put_rel32(uint8_t *p, uint64_t target, uint64_t next_insn)
+{
+	int32_t d = (int32_t)(target - next_insn);
+
+	memcpy(p, &d, 4);
+}
+
+static void write_stub(uint8_t *p, uint64_t code, uint64_t data)
+{
+	static const uint8_t tmpl[24] = {
+		0x48, 0x89, 0x05, 0, 0, 0, 0,
+		0x4c, 0x8b, 0x1d, 0, 0, 0, 0,
+		0xc6, 0x05, 0, 0, 0, 0, 0x01,
+		0x41, 0xff, 0xe3 };
+
+	memcpy(p, tmpl, sizeof(tmpl));
+	put_rel32(p + 3, data + offsetof(stub_data, result), code + 7);
+	put_rel32(p + 10, data + offsetof(stub_data, ret), code + 14);
+	put_rel32(p + 16, data + offsetof(stub_data, done), code + 21);
+}
+
+/* set_stubs(addr): the scratch mapping (SCRATCH_SIZE bytes at addr, the
+ * first page executable, the second writable) gets its stubs, and calls
+ * return through them from now on. set_stubs(0): no stubs any more (the
+ * caller put every swapped return address back and unmaps it). */
+static PyObject *tracker_set_stubs(MsPyTracker *self, PyObject *arg)
+{
+	unsigned long long addr = PyLong_AsUnsignedLongLong(arg);
+	uint8_t page[SCRATCH_SIZE];
+
+	if (addr == (unsigned long long)-1 && PyErr_Occurred())
+		return NULL;
+	if (addr == 0) {
+		self->stubs = 0;
+		memset(self->stub_used, 0, sizeof(self->stub_used));
+		self->narmed = 0;
+		Py_RETURN_NONE;
+	}
+	if (addr & 4095)
+		return PyErr_Format(PyExc_ValueError, "set_stubs: 0x%llx is "
+				    "not page-aligned", addr);
+	memset(page, 0xcc, STUB_DATA);
+	for (int i = 0; i < NSTUBS; i++)
+		write_stub(page + i * STUB_SIZE, addr + (uint64_t)i * STUB_SIZE,
+			   addr + STUB_DATA + (uint64_t)i * sizeof(stub_data));
+	memset(page + STUB_DATA, 0, SCRATCH_SIZE - STUB_DATA);
+	if (pwrite(self->memfd, page, sizeof(page), (off_t)addr) !=
+	    (ssize_t)sizeof(page))
+		return PyErr_SetFromErrno(PyExc_OSError);
+	self->stubs = addr;
+	Py_RETURN_NONE;
 }
 
 /* Forget the pending calls of a thread that exited. */
@@ -1116,11 +1433,17 @@ static PyObject *tracker_thread_exited(MsPyTracker *self, PyObject *arg)
 		if (ts->lwp != lwp)
 			continue;
 		for (size_t j = 0; j < ts->n; j++)
-			pending_drop(&ts->stack[j]);
+			pending_drop(self, &ts->stack[j]);
 		free(ts->stack);
 		self->threads[i] = self->threads[--self->nthreads];
 		break;
 	}
+	Py_RETURN_NONE;
+}
+
+static PyObject *tracker_collect(MsPyTracker *self, PyObject *unused)
+{
+	collect_stubs(self);
 	Py_RETURN_NONE;
 }
 
@@ -1164,6 +1487,7 @@ static PyObject *tracker_take(MsPyTracker *self, PyObject *unused)
 	} else if (ms_dwfl_refresh(self->dwfl, &err) < 0) {
 		return mspy_raise(&err);
 	}
+	collect_stubs(self);
 	c = ms_capture_take(self->table, self->frames, &err);
 	if (!c)
 		return mspy_raise(&err);
@@ -1238,6 +1562,11 @@ static PyObject *tracker_stats(MsPyTracker *self, PyObject *unused)
 	SET("recorded", PyLong_FromUnsignedLongLong(self->recorded));
 	SET("nested", PyLong_FromUnsignedLongLong(self->nested));
 	SET("site_entries", PyLong_FromUnsignedLongLong(self->site_entries));
+	SET("stub_entries", PyLong_FromUnsignedLongLong(self->stub_entries));
+	SET("stubs", PyLong_FromUnsignedLongLong(self->stubs));
+	SET("capture", PyUnicode_FromString(
+		self->capture == CAP_STUB ? "stub" :
+		self->capture == CAP_TRAMPOLINE ? "trampoline" : "site"));
 	SET("lost", PyLong_FromUnsignedLongLong(self->lost));
 	SET("handler_us", PyLong_FromUnsignedLongLong(self->handler_ns / 1000));
 	SET("errors", PyLong_FromUnsignedLongLong(self->errors));
@@ -1258,6 +1587,16 @@ static PyMethodDef tracker_methods[] = {
 
 	{ "unswap", (PyCFunction)tracker_unswap, METH_NOARGS,
 	  "unswap() -> [(stack address, real return address)]" },
+	{ "stub_threads", (PyCFunction)tracker_stub_threads, METH_NOARGS,
+	  "stub_threads() -> [(lwp, return address)] of threads in a stub" },
+	{ "site_returns", (PyCFunction)tracker_site_returns, METH_NOARGS,
+	  "site_returns() -> set of return addresses with a site call "
+	  "in flight" },
+	{ "set_stubs", (PyCFunction)tracker_set_stubs, METH_O,
+	  "set_stubs(addr): return stubs in the scratch mapping at addr "
+	  "(0: none)" },
+	{ "collect", (PyCFunction)tracker_collect, METH_NOARGS,
+	  "collect(): record the calls that returned through a stub" },
 	{ "thread_exited", (PyCFunction)tracker_thread_exited, METH_O,
 	  "thread_exited(lwp): forget the thread's pending calls" },
 	{ "deactivate", (PyCFunction)tracker_deactivate, METH_NOARGS,

@@ -12,9 +12,11 @@ Load with ``source .../memsnap-gdb.py`` or ``python import memsnap.gdb``
 From Python: ``memsnap.gdb.take()`` returns a ``memsnap.Snapshot``.
 
 Tracking puts internal breakpoints (invisible in ``info breakpoints``) on
-the allocator entry points and on a trampoline; their stop() is C code of
-the extension (gdbplugin/pygdb.c) that records each call in the engine's
-live table and lets the inferior go on.
+the allocator entry points; their stop() is C code of the extension
+(gdbplugin/pygdb.c) that records each call in the engine's live table and
+lets the inferior go on. Results are caught on the way back by return
+stubs in a small scratch mapping of the inferior (no second stop), or by
+a breakpoint at the call site or a trampoline.
 """
 import re
 import struct
@@ -39,6 +41,13 @@ ALLOCATORS = (
 )
 
 DEFAULT_FRAMES = 16
+CAPTURES = ("stub", "site", "trampoline")
+
+# The scratch mapping of the return stubs: a page of code (r-x) and a
+# page of data (rw-), made and removed by inferior calls.
+_SCRATCH_SIZE = 8192
+_PROT_READ, _PROT_WRITE, _PROT_EXEC = 1, 2, 4
+_MAP_PRIVATE_ANONYMOUS = 0x22
 
 session = _memsnap.Session()
 
@@ -50,7 +59,7 @@ class _Breakpoint(gdb.Breakpoint):
 class Tracking:
     """The breakpoints and the live table of one tracked inferior."""
 
-    def __init__(self, frames, trampoline=False):
+    def __init__(self, frames, capture="stub"):
         inf = gdb.selected_inferior()
         if inf.pid <= 0 or not inf.threads():
             raise gdb.GdbError("snapshot start: the program is not being "
@@ -62,13 +71,18 @@ class Tracking:
         self.pid = inf.pid
         self.sites = {}
         self.breakpoints = []
-        self.mode = "trampoline" if trampoline else "site"
+        self.mode = capture
+        self.scratch = 0
+        self.scratch_error = None
         self.tracker = _memsnap.Tracker(self.pid, frames, self._need_site,
-                                        trampoline)
+                                        capture)
+        if capture == "stub":
+            self._map_scratch()
         try:
             self._insert()
         except BaseException:
             self._remove_breakpoints()
+            self._unmap_scratch()
             raise
         self._events = ((gdb.events.stop, self._on_stop),
                         (gdb.events.exited, self._on_exit))
@@ -87,7 +101,45 @@ class Tracking:
             raise gdb.GdbError("snapshot start: no allocator found in the "
                                "inferior (is libc loaded yet? use 'start')")
         self.hooked = seen
-        self._add(self.tracker.stats()["trampoline"], "return")
+        if self.mode == "trampoline":
+            self._add(self.tracker.stats()["trampoline"], "return")
+
+    def _map_scratch(self):
+        """Maps the return stubs' page with an inferior call to mmap; when
+        that cannot be done (no mmap symbol, a static program...) returns
+        are caught at call sites, and 'snapshot status' says why."""
+        try:
+            addr = int(gdb.parse_and_eval(
+                "(unsigned long)((void *(*)(void *, unsigned long, int, int, "
+                "int, long))mmap)(0, %d, %d, %d, -1, 0)"
+                % (_SCRATCH_SIZE, _PROT_READ | _PROT_EXEC,
+                   _MAP_PRIVATE_ANONYMOUS)))
+            if addr >= 2**64 - 4096:
+                raise gdb.GdbError("mmap failed (errno %d)" % (2**64 - addr))
+            rc = int(gdb.parse_and_eval(
+                "((int (*)(void *, unsigned long, int))mprotect)"
+                "((void *)0x%x, 4096, %d)"
+                % (addr + 4096, _PROT_READ | _PROT_WRITE)))
+            self.scratch = addr
+            if rc != 0:
+                raise gdb.GdbError("mprotect failed")
+            self.tracker.set_stubs(addr)
+        except (gdb.error, OSError) as e:
+            self.scratch_error = str(e)
+            self._unmap_scratch()
+
+    def _unmap_scratch(self):
+        if not self.scratch:
+            return
+        addr, self.scratch = self.scratch, 0
+        self.tracker.set_stubs(0)
+        if self.inferior.pid > 0 and self.inferior.is_valid():
+            try:
+                gdb.parse_and_eval(
+                    "((int (*)(void *, unsigned long))munmap)((void *)0x%x, "
+                    "%d)" % (addr, _SCRATCH_SIZE))
+            except gdb.error:
+                pass
 
     def _add(self, addr, kind):
         bp = _Breakpoint("*0x%x" % addr, internal=True)
@@ -101,15 +153,38 @@ class Tracking:
             self.sites[addr] = self._add(addr, "site")
 
     def _on_stop(self, event):
-        # The user sees the inferior now: put every swapped return address
-        # back so that backtraces, finish and next see the real stack; the
-        # calls still in flight are caught by a breakpoint at the return
-        # address instead.
+        # The user sees the inferior now: no thread stands in a stub, and
+        # every swapped return address is back, so that backtraces, finish
+        # and next see the real stack; the calls still in flight are caught
+        # by a breakpoint at the return address instead.
         if self.inferior.pid <= 0 or not self.inferior.is_valid():
             return
+        self._restore(sites=True)
+        if self.mode == "stub":
+            # site breakpoints left from earlier stops cost a second stop
+            # per call: keep only those that calls in flight wait for
+            needed = self.tracker.site_returns()
+            for addr in [a for a in self.sites if a not in needed]:
+                bp = self.sites.pop(addr)
+                self.breakpoints.remove(bp)
+                if bp.is_valid():
+                    bp.delete()
+
+    def _restore(self, sites):
+        moved = self.tracker.stub_threads()
+        if moved:
+            selected = gdb.selected_thread()
+            for th in self.inferior.threads():
+                for lwp, ret in moved:
+                    if th.ptid[1] == lwp:
+                        th.switch()
+                        gdb.parse_and_eval("$pc = 0x%x" % ret)
+            if selected is not None and selected.is_valid():
+                selected.switch()
         for stack_addr, ret in self.tracker.unswap():
             self.inferior.write_memory(stack_addr, struct.pack("<Q", ret))
-            self._need_site(ret)
+            if sites:
+                self._need_site(ret)
         gdb.invalidate_cached_frames()
 
     def _on_exit(self, event):
@@ -130,9 +205,7 @@ class Tracking:
     def close(self, restore=True):
         """Removes everything tracking put into the inferior."""
         if restore and self.inferior.pid > 0:
-            for stack_addr, ret in self.tracker.unswap():
-                self.inferior.write_memory(stack_addr,
-                                           struct.pack("<Q", ret))
+            self._restore(sites=False)
         self.tracker.deactivate()
         self._remove_breakpoints()
         for ev, fn in self._events:
@@ -140,6 +213,11 @@ class Tracking:
                 ev.disconnect(fn)
             except (ValueError, RuntimeError):
                 pass
+        if restore:
+            self._unmap_scratch()
+        else:
+            self.tracker.set_stubs(0)
+            self.scratch = 0
 
     def take(self):
         return self.tracker.take()
@@ -172,15 +250,23 @@ def tracking():
     return _tracking
 
 
-def start(frames=DEFAULT_FRAMES, trampoline=False):
-    """Starts tracking the selected inferior's heap. trampoline: capture
-    returns by swapping the return address for a trampoline breakpoint
-    (one breakpoint in all) instead of a breakpoint at each call site."""
+def start(frames=DEFAULT_FRAMES, trampoline=False, capture=None):
+    """Starts tracking the selected inferior's heap. capture: how the
+    result of an allocator call is caught on its return: "stub" (default:
+    the return address is swapped for a return stub in a scratch mapping
+    of the inferior, no second stop), "site" (a breakpoint at each call
+    site) or "trampoline" (the return address swapped for one trampoline
+    breakpoint); trampoline=True is capture="trampoline"."""
     global _tracking
+    if capture is None:
+        capture = "trampoline" if trampoline else "stub"
+    if capture not in CAPTURES:
+        raise gdb.GdbError("snapshot start: --return-capture must be one "
+                           "of %s" % ", ".join(CAPTURES))
     if _tracking is not None:
         raise gdb.GdbError("snapshot start: already tracking process %d "
                            "('snapshot stop' first)" % _tracking.pid)
-    _tracking = Tracking(frames, trampoline)
+    _tracking = Tracking(frames, capture)
     return _tracking
 
 
@@ -316,7 +402,7 @@ def _complete(line, word):
 
 
 _START_HELP = """Start tracking the heap of the program being debugged.
-Usage: snapshot start [--frames N] [--trampoline]
+Usage: snapshot start [--frames N] [--return-capture stub|site|trampoline]
 
 Puts internal breakpoints (not shown by 'info breakpoints') on malloc,
 calloc, realloc, free, posix_memalign, aligned_alloc and memalign, and
@@ -326,16 +412,22 @@ allocation (default %d). The program must be running ('start', 'run' or
 'attach'). 'snapshot stop' removes everything tracking put into the
 program.
 
-The result of an allocator call is read when it returns: by default at a
-breakpoint on the return address of each call site (added the first time
-the site allocates); with --trampoline the return address is swapped for
-one trampoline breakpoint instead (put back at every stop you see).""" % DEFAULT_FRAMES
+The result of an allocator call is read when it returns. stub (the
+default): the return address is swapped for a return stub in a small
+mapping that tracking adds to the program (with an inferior call to
+mmap), which stores the result and jumps back without a stop; calls in
+flight at a stop you see are put back on their real return address. site:
+a breakpoint on the return address of each call site (added the first
+time the site allocates). trampoline (also --trampoline): the return
+address is swapped for one trampoline breakpoint. stub costs one stop per
+call, the others two.""" % DEFAULT_FRAMES
 
 _STOP_HELP = """Stop tracking and restore the program.
 Usage: snapshot stop
 
-Deletes memsnap's internal breakpoints and puts back any return address
-that tracking had swapped. The snapshots taken stay in the session."""
+Deletes memsnap's internal breakpoints, puts back any return address
+that tracking had swapped and unmaps the return stubs. The snapshots
+taken stay in the session."""
 
 _STATUS_HELP = """Show the tracking counters.
 Usage: snapshot status"""
@@ -376,15 +468,21 @@ class _Start(gdb.Command):
     def invoke(self, arg, from_tty):
         argv = gdb.string_to_argv(arg)
         frames = DEFAULT_FRAMES
-        trampoline = False
+        capture = "stub"
         while argv:
             a = argv.pop(0)
             if a == "--trampoline":
-                trampoline = True
+                capture = "trampoline"
                 continue
-            if a.startswith("--frames="):
-                argv.insert(0, a.split("=", 1)[1])
-                a = "--frames"
+            if a.startswith("--frames=") or a.startswith("--return-capture="):
+                a, v = a.split("=", 1)
+                argv.insert(0, v)
+            if a == "--return-capture":
+                if not argv or argv[0] not in CAPTURES:
+                    raise gdb.GdbError("snapshot start: --return-capture "
+                                       "takes stub, site or trampoline")
+                capture = argv.pop(0)
+                continue
             if a == "--frames" and argv:
                 try:
                     frames = int(argv.pop(0), 0)
@@ -397,17 +495,25 @@ class _Start(gdb.Command):
             else:
                 raise gdb.GdbError("snapshot start: unknown argument '%s' "
                                    "(usage: snapshot start [--frames N] "
-                                   "[--trampoline])" % a)
-        t = start(frames, trampoline)
+                                   "[--return-capture stub|site|"
+                                   "trampoline])" % a)
+        t = start(frames, capture=capture)
         gdb.write("memsnap: tracking process %d (%d allocator entry "
                   "points, %d frames per allocation)\n"
                   % (t.pid, len(t.hooked), frames))
+        if t.scratch_error is not None:
+            gdb.write("memsnap: no return stubs (%s): returns are caught "
+                      "at call sites\n" % t.scratch_error)
 
     def complete(self, text, word):
-        typed = "" if not text or text[-1].isspace() else text.split()[-1]
+        words = text.split()
+        typed = "" if not text or text[-1].isspace() else words.pop()
         cut = len(typed) - len(word or "")
-        return [o[cut:] for o in ("--frames", "--trampoline")
-                if o.startswith(typed)]
+        if words and words[-1] == "--return-capture":
+            options = CAPTURES
+        else:
+            options = ("--frames", "--return-capture", "--trampoline")
+        return [o[cut:] for o in options if o.startswith(typed)]
 
 
 class _Stop(gdb.Command):
@@ -435,9 +541,11 @@ class _Status(gdb.Command):
             return
         st = _tracking.tracker.stats()
         gdb.write("memsnap: tracking process %d\n" % st.pop("pid"))
+        if _tracking.scratch_error is not None:
+            st["stubs_error"] = _tracking.scratch_error
         for k in sorted(st):
             v = st[k]
-            if k == "trampoline":
+            if k in ("trampoline", "stubs"):
                 v = "0x%x" % v
             gdb.write("  %s: %s\n" % (k, v))
 
