@@ -30,6 +30,8 @@
 #include "command.h"
 #include "memsnap_symbols.h"
 
+#include <structmember.h>
+
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -510,6 +512,10 @@ typedef struct {
 	MsPyTracker *tracker;
 	enum alloc_kind kind;
 	uint64_t addr;
+	/* A breakpoint of the user's is inside this allocator: its condition
+	 * or Python stop() may look at the caller, so calls keep their real
+	 * return address (site capture). Set from Python. */
+	char shared;
 } MsPyStopHandler;
 
 static thread_state *thread_get(MsPyTracker *t, int lwp)
@@ -923,7 +929,7 @@ static int on_entry(MsPyTracker *t, const MsPyStopHandler *h, int lwp)
 	 * posix_memalign in stub mode: its result is in memory the caller
 	 * may reuse before the next stop. */
 	if (t->capture != CAP_SITE &&
-	    (read_mem(t, p.ret, &byte, 1) < 0 || byte == 0xcc ||
+	    (h->shared || read_mem(t, p.ret, &byte, 1) < 0 || byte == 0xcc ||
 	     !hit_by_int3(lwp)))
 		p.capture = CAP_SITE;
 	else if (t->capture == CAP_STUB &&
@@ -1033,6 +1039,13 @@ static void stop_handler_dealloc(MsPyStopHandler *self)
 	Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
+static PyMemberDef stop_handler_members[] = {
+	{ "shared", T_BOOL, offsetof(MsPyStopHandler, shared), 0,
+	  "a breakpoint of the user's is inside this allocator: calls "
+	  "keep their real return address" },
+	{ NULL, 0, 0, 0, NULL },
+};
+
 PyTypeObject MsPyStopHandler_Type = {
 	PyVarObject_HEAD_INIT(NULL, 0)
 	.tp_name = "memsnap._memsnap._StopHandler",
@@ -1040,6 +1053,7 @@ PyTypeObject MsPyStopHandler_Type = {
 	.tp_dealloc = (destructor)stop_handler_dealloc,
 	.tp_call = (ternaryfunc)stop_handler_call,
 	.tp_flags = Py_TPFLAGS_DEFAULT,
+	.tp_members = stop_handler_members,
 	.tp_doc = "The stop() of one of memsnap's internal breakpoints.",
 };
 
@@ -1229,6 +1243,7 @@ static PyObject *tracker_handler(MsPyTracker *self, PyObject *args)
 		h->tracker = (MsPyTracker *)Py_NewRef(self);
 		h->kind = (enum alloc_kind)k;
 		h->addr = addr;
+		h->shared = 0;
 		return (PyObject *)h;
 	}
 	return PyErr_Format(PyExc_ValueError, "unknown allocator kind '%s'",

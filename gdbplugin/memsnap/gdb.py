@@ -85,9 +85,14 @@ class Tracking:
             self._unmap_scratch()
             raise
         self._events = ((gdb.events.stop, self._on_stop),
-                        (gdb.events.exited, self._on_exit))
+                        (gdb.events.exited, self._on_exit),
+                        (gdb.events.breakpoint_created, self._on_breakpoint),
+                        (gdb.events.breakpoint_modified, self._on_breakpoint),
+                        (gdb.events.breakpoint_deleted, self._on_deleted))
         for ev, fn in self._events:
             ev.connect(fn)
+        self._symbol_start = {}
+        self._check_shared()
 
     def _insert(self):
         seen = {}
@@ -147,6 +152,49 @@ class Tracking:
         bp.stop = self.tracker.handler(kind, addr)
         self.breakpoints.append(bp)
         return bp
+
+    def _on_breakpoint(self, bp):
+        if bp.number > 0:   # the user's, not ours (internal ones are < 0)
+            self._check_shared()
+
+    def _on_deleted(self, bp):
+        if bp.number > 0:   # still listed while the event runs
+            self._check_shared(bp.number)
+
+    def _start_of(self, addr):
+        """The address of the symbol that contains addr, or None."""
+        if addr not in self._symbol_start:
+            start = None
+            try:
+                text = gdb.execute("info symbol 0x%x" % addr, to_string=True)
+                m = re.match(r"(\S+)(?: \+ (\d+))? in ", text)
+                if m:
+                    start = addr - int(m.group(2) or 0)
+            except gdb.error:
+                pass
+            self._symbol_start[addr] = start
+        return self._symbol_start[addr]
+
+    def _check_shared(self, deleted=None):
+        """Calls of an allocator in which the user has an enabled breakpoint
+        keep their real return address: its condition or Python stop()
+        runs before memsnap could put it back, and may look at the
+        caller."""
+        inside = set()
+        for bp in gdb.breakpoints():
+            if (bp.number <= 0 or not bp.enabled or
+                    bp.type != gdb.BP_BREAKPOINT or bp.number == deleted):
+                continue
+            for loc in getattr(bp, "locations", ()):
+                if loc.enabled and loc.address is not None:
+                    start = self._start_of(loc.address)
+                    if start in self.hooked:
+                        inside.add(start)
+        for bp in self.breakpoints:
+            h = bp.stop
+            if isinstance(h, _memsnap._StopHandler) and bp.is_valid():
+                addr = int(bp.location[1:], 16)
+                h.shared = addr in inside
 
     def _need_site(self, addr):
         if addr not in self.sites:
