@@ -29,6 +29,7 @@
 #include "pymemsnap.h"
 #include "command.h"
 #include "memsnap_symbols.h"
+#include "remote_unwind.h"
 
 #include <structmember.h>
 
@@ -488,6 +489,7 @@ typedef struct {
 	uint64_t trampoline;
 	ms_table *table;
 	ms_dwfl *dwfl;
+	ms_unwinder *unw;
 	thread_state *threads;
 	size_t nthreads, cthreads;
 	PyObject *gdb;            /* the gdb module */
@@ -560,67 +562,21 @@ static int read_u64(MsPyTracker *t, uint64_t addr, uint64_t *out)
 	return read_mem(t, addr, out, sizeof(*out));
 }
 
-/* A window of the stack copied with one read, extended page by page while
- * the frame-pointer walk goes up. */
-typedef struct stack_copy {
-	uint64_t base;
-	size_t len;
-	uint8_t buf[64 * 1024];
-} stack_copy;
-
-static int stack_word(MsPyTracker *t, stack_copy *s, uint64_t addr,
-		      uint64_t *out)
+static int unwind_read(void *arg, uint64_t addr, void *buf, size_t len)
 {
-	if (addr < s->base)
-		return -1;
-	while (addr + 8 > s->base + s->len) {
-		size_t more = 4096;
-		ssize_t n;
-
-		if (s->len + more > sizeof(s->buf))
-			return -1;
-		n = pread(t->memfd, s->buf + s->len, more,
-			  (off_t)(s->base + s->len));
-		if (n <= 0)
-			return -1;
-		s->len += (size_t)n;
-	}
-	memcpy(out, s->buf + (addr - s->base), 8);
-	return 0;
+	return read_mem(arg, addr, buf, len);
 }
 
-/* The allocating stack at an allocator entry, caller first: the return
- * address at [rsp], then a frame-pointer walk from the caller's rbp (the
- * callee has not pushed anything yet). The walk stops at a frame pointer
- * that does not go up the stack, so code built without frame pointers
- * ends the stack rather than giving wrong frames. */
-static uint32_t unwind(MsPyTracker *t, const struct user_regs_struct *r,
-		       uint64_t *pcs, uint32_t *total)
+/* The allocating stack at an allocator entry, caller first: DWARF CFI
+ * (shared/remote_unwind.c) from the registers of the stop and the
+ * inferior's memory, so that code built without frame pointers has its
+ * exact stack; a frame-pointer walk where there are no unwind tables. */
+static uint32_t unwind(MsPyTracker *t, int lwp,
+		       const struct user_regs_struct *r, uint64_t *pcs,
+		       uint32_t *total)
 {
-	static stack_copy s;
-	uint64_t fp = r->rbp, ret, next;
-	uint32_t n = 0, depth = 0;
-
-	s.base = r->rsp & ~UINT64_C(4095);
-	s.len = 0;
-	if (stack_word(t, &s, r->rsp, &ret) < 0) {
-		*total = 0;
-		return 0;
-	}
-	pcs[n++] = ret;
-	depth = 1;
-	while (depth < MS_MAX_FRAMES && fp > r->rsp && !(fp & 7)) {
-		if (stack_word(t, &s, fp + 8, &ret) < 0 || ret < 4096)
-			break;
-		if (n < t->frames)
-			pcs[n++] = ret;
-		depth++;
-		if (stack_word(t, &s, fp, &next) < 0 || next <= fp)
-			break;
-		fp = next;
-	}
-	*total = depth;
-	return n < t->frames ? n : t->frames;
+	return ms_unwinder_unwind(t->unw, lwp, r, NULL, NULL, pcs, t->frames,
+				  MS_MAX_FRAMES, total);
 }
 
 static void tracker_error(MsPyTracker *t, const char *what,
@@ -900,12 +856,15 @@ static int on_entry(MsPyTracker *t, const MsPyStopHandler *h, int lwp)
 	p.a0 = r.rdi;
 	p.a1 = r.rsi;
 	p.a2 = r.rdx;
-	p.npcs = unwind(t, &r, t->pcbuf, &p.total);
+	p.npcs = unwind(t, lwp, &r, t->pcbuf, &p.total);
 	if (!p.npcs) {
 		t->lost++;
 		return 0;
 	}
-	p.ret = t->pcbuf[0];
+	if (read_u64(t, r.rsp, &p.ret) < 0) {
+		t->lost++;
+		return 0;
+	}
 	p.pcs = malloc(p.npcs * sizeof(uint64_t));
 	if (!p.pcs)
 		return -1;
@@ -1188,6 +1147,11 @@ static PyObject *tracker_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 		mspy_raise(&err);
 		goto fail;
 	}
+	self->unw = ms_unwinder_new(pid, unwind_read, self);
+	if (!self->unw) {
+		PyErr_NoMemory();
+		goto fail;
+	}
 	self->active = true;
 	/* stub mode catches returns at call sites until set_stubs() */
 	self->capture = capture[1] == 'r' ? CAP_TRAMPOLINE
@@ -1217,6 +1181,7 @@ static void tracker_dealloc(MsPyTracker *self)
 	tracker_clear_threads(self);
 	ms_table_free(self->table);
 	ms_dwfl_free(self->dwfl);
+	ms_unwinder_free(self->unw);
 	free(self->pcbuf);
 	if (self->memfd >= 0)
 		close(self->memfd);
