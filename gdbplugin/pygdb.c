@@ -34,6 +34,9 @@
 #include <structmember.h>
 
 #include <elf.h>
+#include <elfutils/libdwfl.h>
+#include <gelf.h>
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -424,6 +427,104 @@ fail:
 	return NULL;
 }
 
+/* ================================================ allocator entry points */
+
+/* The names whose definitions are hooked, each module's own: the program's
+ * calls go to the first exported one in the dynamic linker's order, a
+ * module bound to its own definitions (-Bsymbolic, RTLD_DEEPBIND, a hidden
+ * or static one) calls its own. */
+static const char *const allocator_names[] = {
+	"malloc", "calloc", "realloc", "free", "posix_memalign",
+	"aligned_alloc", "memalign",
+};
+
+typedef struct entries_scan {
+	PyObject *list;
+	const char *only;   /* realpath of the one module to scan, or NULL */
+} entries_scan;
+
+static int entries_module(Dwfl_Module *mod, void **userdata,
+			  const char *name, Dwarf_Addr start, void *arg)
+{
+	entries_scan *es = arg;
+	const char *path = name;
+	char real[PATH_MAX];
+	int n;
+
+	if (es->only) {
+		if (!name || !realpath(name, real) || strcmp(real, es->only))
+			return DWARF_CB_OK;
+	}
+	n = dwfl_module_getsymtab(mod);
+	for (int i = 1; i < n; i++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		const char *sname = dwfl_module_getsym_info(mod, i, &sym, &addr,
+							    NULL, NULL, NULL);
+
+		/* local ones too: a hidden or static malloc is what its own
+		 * module's calls bind to */
+		if (!sname || sym.st_shndx == SHN_UNDEF ||
+		    GELF_ST_TYPE(sym.st_info) != STT_FUNC)
+			continue;
+		for (size_t k = 0; k < sizeof(allocator_names) /
+					       sizeof(allocator_names[0]); k++) {
+			PyObject *item;
+
+			if (strcmp(sname, allocator_names[k]) != 0)
+				continue;
+			item = Py_BuildValue("(sKs)", sname,
+					     (unsigned long long)addr,
+					     path ? path : "");
+			if (!item || PyList_Append(es->list, item) < 0) {
+				Py_XDECREF(item);
+				return DWARF_CB_ABORT;
+			}
+			Py_DECREF(item);
+		}
+	}
+	return DWARF_CB_OK;
+}
+
+PyObject *mspy_allocator_entries(PyObject *mod, PyObject *args)
+{
+	static char *debuginfo_path;
+	static const Dwfl_Callbacks callbacks = {
+		.find_elf = dwfl_linux_proc_find_elf,
+		.find_debuginfo = dwfl_standard_find_debuginfo,
+		.debuginfo_path = &debuginfo_path,
+	};
+	int pid;
+	const char *only = NULL;
+	char real[PATH_MAX];
+	entries_scan es = { 0 };
+	Dwfl *d;
+	int rc;
+
+	if (!PyArg_ParseTuple(args, "i|z:allocator_entries", &pid, &only))
+		return NULL;
+	if (only) {
+		if (!realpath(only, real))
+			return PyList_New(0);
+		es.only = real;
+	}
+	d = dwfl_begin(&callbacks);
+	if (!d)
+		return PyErr_NoMemory();
+	rc = dwfl_linux_proc_report(d, pid);
+	if (rc != 0 || dwfl_report_end(d, NULL, NULL) != 0) {
+		dwfl_end(d);
+		return PyErr_Format(PyExc_OSError, "cannot read the modules of "
+				    "process %d: %s", pid,
+				    rc > 0 ? strerror(rc) : dwfl_errmsg(-1));
+	}
+	es.list = PyList_New(0);
+	if (es.list && dwfl_getmodules(d, entries_module, &es, 0) != 0)
+		Py_CLEAR(es.list);
+	dwfl_end(d);
+	return es.list;
+}
+
 /* ============================================================== Tracker */
 
 enum alloc_kind {
@@ -505,6 +606,7 @@ typedef struct {
 	/* counters */
 	uint64_t hits[K_NKINDS];
 	uint64_t recorded, nested, site_entries, stub_entries, lost, errors;
+	uint64_t foreign;         /* hits in another process than pid */
 	uint64_t handler_ns;      /* time spent in the stop handlers */
 	char last_error[400];
 } MsPyTracker;
@@ -651,11 +753,12 @@ static int get_regs(int lwp, struct user_regs_struct *r)
 }
 
 /* The LWP of the thread GDB reports the stop for (its selected thread). */
-static int current_lwp(MsPyTracker *t)
+static int current_lwp(MsPyTracker *t, int *pid)
 {
 	PyObject *th, *ptid;
 	long lwp = -1;
 
+	*pid = -1;
 	th = PyObject_CallMethod(t->gdb, "selected_thread", NULL);
 	if (!th)
 		return -1;
@@ -663,8 +766,10 @@ static int current_lwp(MsPyTracker *t)
 	Py_DECREF(th);
 	if (!ptid)
 		return -1;
-	if (PyTuple_Check(ptid) && PyTuple_GET_SIZE(ptid) >= 2)
+	if (PyTuple_Check(ptid) && PyTuple_GET_SIZE(ptid) >= 2) {
+		*pid = (int)PyLong_AsLong(PyTuple_GET_ITEM(ptid, 0));
 		lwp = PyLong_AsLong(PyTuple_GET_ITEM(ptid, 1));
+	}
 	Py_DECREF(ptid);
 	if (lwp <= 0 && !PyErr_Occurred())
 		PyErr_SetString(PyExc_RuntimeError, "no LWP for this thread");
@@ -962,33 +1067,98 @@ static int on_return(MsPyTracker *t, enum alloc_kind kind, int lwp)
 	return 0;
 }
 
+static size_t tracker_in_flight(const MsPyTracker *self)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < self->nthreads; i++)
+		n += self->threads[i].n;
+	return n;
+}
+
+static void tracker_clear_threads(MsPyTracker *self);
+
+/* Opens what reads process pid: its memory and the unwinder. */
+static int tracker_open(MsPyTracker *t, int pid)
+{
+	char path[64];
+	int fd;
+	ms_unwinder *u;
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		PyErr_SetFromErrnoWithFilename(PyExc_OSError, path);
+		return -1;
+	}
+	u = ms_unwinder_new(pid, unwind_read, t);
+	if (!u) {
+		close(fd);
+		PyErr_NoMemory();
+		return -1;
+	}
+	if (t->memfd >= 0)
+		close(t->memfd);
+	ms_unwinder_free(t->unw);
+	t->memfd = fd;
+	t->unw = u;
+	t->pid = pid;
+	ms_dwfl_free(t->dwfl);
+	t->dwfl = NULL;
+	return 0;
+}
+
+/* The process became pid (a fork child that GDB follows): its memory is a
+ * copy of the parent's, live blocks and the stub mapping included, and it
+ * has one thread, which was in no allocator call. */
+static int tracker_retarget(MsPyTracker *t, int pid)
+{
+	if (tracker_open(t, pid) < 0)
+		return -1;
+	/* the calls that returned through a stub before the fork are in the
+	 * child's copy of the stub data too */
+	collect_stubs(t);
+	t->lost += tracker_in_flight(t);
+	tracker_clear_threads(t);
+	memset(t->stub_used, 0, sizeof(t->stub_used));
+	t->narmed = 0;
+	return 0;
+}
+
 static PyObject *stop_handler_call(MsPyStopHandler *self, PyObject *args,
 				   PyObject *kw)
 {
 	MsPyTracker *t = self->tracker;
 	struct timespec t0, t1;
-	int lwp, rc;
+	int lwp, pid, rc;
 
 	if (!t->active)
 		Py_RETURN_FALSE;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	t->hits[self->kind]++;
 	collect_stubs(t);
-	lwp = current_lwp(t);
+	lwp = current_lwp(t, &pid);
 	if (lwp < 0)
 		return NULL;
+	/* another inferior of GDB's (a fork child kept with detach-on-fork
+	 * off) runs the same code: not the tracked process */
+	if (pid != t->pid) {
+		t->foreign++;
+		goto out;
+	}
 	if (self->kind == K_RETURN || self->kind == K_SITE)
 		rc = on_return(t, self->kind, lwp);
 	else
 		rc = on_entry(t, self, lwp);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	t->handler_ns += (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL +
-				    (t1.tv_nsec - t0.tv_nsec));
 	if (rc < 0) {
 		if (!PyErr_Occurred())
 			PyErr_NoMemory();
 		return NULL;
 	}
+out:
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	t->handler_ns += (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL +
+				    (t1.tv_nsec - t0.tv_nsec));
 	Py_RETURN_FALSE;
 }
 
@@ -1100,7 +1270,6 @@ static PyObject *tracker_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 	PyObject *need_site;
 	const char *capture = "stub";
 	ms_error err = { 0 };
-	char path[64];
 
 	if (!PyArg_ParseTupleAndKeywords(args, kw, "iIO|s:Tracker",
 					 (char **)kwlist, &pid, &frames,
@@ -1136,20 +1305,11 @@ static PyObject *tracker_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 		mspy_raise(&err);
 		goto fail;
 	}
-	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
-	self->memfd = open(path, O_RDWR | O_CLOEXEC);
-	if (self->memfd < 0) {
-		PyErr_SetFromErrnoWithFilename(PyExc_OSError, path);
+	if (tracker_open(self, pid) < 0)
 		goto fail;
-	}
 	self->table = ms_table_new(&err);
 	if (!self->table) {
 		mspy_raise(&err);
-		goto fail;
-	}
-	self->unw = ms_unwinder_new(pid, unwind_read, self);
-	if (!self->unw) {
-		PyErr_NoMemory();
 		goto fail;
 	}
 	self->active = true;
@@ -1421,6 +1581,47 @@ static PyObject *tracker_thread_exited(MsPyTracker *self, PyObject *arg)
 	Py_RETURN_NONE;
 }
 
+/* new_image(): the process exec'd. Its memory, threads, heap and
+ * modules are new: a new trace set, as the attacher does; the caller
+ * deletes the breakpoints and hooks the new image's allocators. */
+static PyObject *tracker_new_image(MsPyTracker *self, PyObject *unused)
+{
+	ms_error err = { 0 };
+
+	if (tracker_open(self, self->pid) < 0)
+		return NULL;
+	self->lost += tracker_in_flight(self);
+	tracker_clear_threads(self);
+	self->stubs = 0;
+	memset(self->stub_used, 0, sizeof(self->stub_used));
+	self->narmed = 0;
+	ms_table_clear(self->table);
+	if (find_trampoline(self->pid, &self->trampoline, &err) < 0)
+		self->trampoline = 0;
+	Py_RETURN_NONE;
+}
+
+/* modules_changed(): a module was loaded or unloaded; unwind tables and
+ * symbols are looked up afresh. */
+static PyObject *tracker_modules_changed(MsPyTracker *self, PyObject *unused)
+{
+	ms_unwinder_flush(self->unw);
+	Py_RETURN_NONE;
+}
+
+/* retarget(pid): GDB follows the fork child pid and detached the tracked
+ * process. */
+static PyObject *tracker_retarget_py(MsPyTracker *self, PyObject *arg)
+{
+	long pid = PyLong_AsLong(arg);
+
+	if (pid == -1 && PyErr_Occurred())
+		return NULL;
+	if (tracker_retarget(self, (int)pid) < 0)
+		return NULL;
+	Py_RETURN_NONE;
+}
+
 static PyObject *tracker_collect(MsPyTracker *self, PyObject *unused)
 {
 	collect_stubs(self);
@@ -1433,14 +1634,6 @@ static PyObject *tracker_deactivate(MsPyTracker *self, PyObject *unused)
 	Py_RETURN_NONE;
 }
 
-static size_t tracker_in_flight(const MsPyTracker *self)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < self->nthreads; i++)
-		n += self->threads[i].n;
-	return n;
-}
 
 static int add_meta(ms_capture *c, const char *key, const char *value,
 		    ms_error *err)
@@ -1550,6 +1743,7 @@ static PyObject *tracker_stats(MsPyTracker *self, PyObject *unused)
 	SET("lost", PyLong_FromUnsignedLongLong(self->lost));
 	SET("handler_us", PyLong_FromUnsignedLongLong(self->handler_ns / 1000));
 	SET("errors", PyLong_FromUnsignedLongLong(self->errors));
+	SET("foreign", PyLong_FromUnsignedLongLong(self->foreign));
 	SET("last_error", PyUnicode_FromString(self->last_error));
 	SET("live_blocks", PyLong_FromSize_t(ms_table_count(self->table)));
 	SET("in_flight", PyLong_FromSize_t(tracker_in_flight(self)));
@@ -1575,6 +1769,12 @@ static PyMethodDef tracker_methods[] = {
 	{ "set_stubs", (PyCFunction)tracker_set_stubs, METH_O,
 	  "set_stubs(addr): return stubs in the scratch mapping at addr "
 	  "(0: none)" },
+	{ "retarget", (PyCFunction)tracker_retarget_py, METH_O,
+	  "retarget(pid): GDB follows the fork child pid" },
+	{ "new_image", (PyCFunction)tracker_new_image, METH_NOARGS,
+	  "new_image(): the process exec'd: a new trace set" },
+	{ "modules_changed", (PyCFunction)tracker_modules_changed, METH_NOARGS,
+	  "modules_changed(): a module was loaded or unloaded" },
 	{ "collect", (PyCFunction)tracker_collect, METH_NOARGS,
 	  "collect(): record the calls that returned through a stub" },
 	{ "thread_exited", (PyCFunction)tracker_thread_exited, METH_O,
@@ -1588,6 +1788,12 @@ static PyMethodDef tracker_methods[] = {
 	{ NULL, NULL, 0, NULL },
 };
 
+static PyMemberDef tracker_members[] = {
+	{ "pid", T_INT, offsetof(MsPyTracker, pid), READONLY,
+	  "the tracked process (a fork child once GDB follows it)" },
+	{ NULL, 0, 0, 0, NULL },
+};
+
 PyTypeObject MsPyTracker_Type = {
 	PyVarObject_HEAD_INIT(NULL, 0)
 	.tp_name = "memsnap._memsnap.Tracker",
@@ -1597,5 +1803,6 @@ PyTypeObject MsPyTracker_Type = {
 	.tp_doc = "Tracker(pid, frames, need_site): the live trace set of a "
 		  "GDB inferior, fed by stop handlers of internal breakpoints.",
 	.tp_methods = tracker_methods,
+	.tp_members = tracker_members,
 	.tp_new = tracker_new,
 };

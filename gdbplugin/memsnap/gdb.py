@@ -18,6 +18,7 @@ lets the inferior go on. Results are caught on the way back by return
 stubs in a small scratch mapping of the inferior (no second stop), or by
 a breakpoint at the call site or a trampoline.
 """
+import os
 import re
 import struct
 
@@ -67,14 +68,15 @@ class Tracking:
         if _is_core(inf):
             raise gdb.GdbError("snapshot start: the target is a core file: "
                                "load a snapshot file instead")
-        self.inferior = inf
-        self.pid = inf.pid
+        self._inferior = inf
         self.sites = {}
         self.breakpoints = []
         self.mode = capture
         self.scratch = 0
         self.scratch_error = None
-        self.tracker = _memsnap.Tracker(self.pid, frames, self._need_site,
+        self.return_bp = None
+        self._fork_child = None
+        self.tracker = _memsnap.Tracker(inf.pid, frames, self._need_site,
                                         capture)
         if capture == "stub":
             self._map_scratch()
@@ -86,6 +88,10 @@ class Tracking:
             raise
         self._events = ((gdb.events.stop, self._on_stop),
                         (gdb.events.exited, self._on_exit),
+                        (gdb.events.new_objfile, self._on_new_objfile),
+                        (gdb.events.free_objfile, self._on_free_objfile),
+                        (gdb.events.clear_objfiles, self._on_clear_objfiles),
+                        (gdb.events.new_inferior, self._on_new_inferior),
                         (gdb.events.breakpoint_created, self._on_breakpoint),
                         (gdb.events.breakpoint_modified, self._on_breakpoint),
                         (gdb.events.breakpoint_deleted, self._on_deleted))
@@ -94,20 +100,96 @@ class Tracking:
         self._symbol_start = {}
         self._check_shared()
 
+    @property
+    def pid(self):
+        return self.tracker.pid
+
+    @property
+    def inferior(self):
+        """The tracked inferior: a fork child once GDB follows it."""
+        if self._inferior.pid != self.tracker.pid:
+            for inf in gdb.inferiors():
+                if inf.pid == self.tracker.pid:
+                    self._inferior = inf
+                    break
+        return self._inferior
+
     def _insert(self):
-        seen = {}
-        for name, kind in ALLOCATORS:
-            addr = _address_of(name)
-            if addr is None or addr in seen:
-                continue
-            seen[addr] = kind
-            self._add(addr, kind)
-        if not seen:
+        self.hooked = {}        # address -> kind
+        self.hook_module = {}   # address -> module path
+        self.entries = {}       # address -> breakpoint
+        self._hook_entries(None)
+        if not self.hooked:
+            # not a module dwfl can read: GDB's own symbol lookup
+            for name, kind in ALLOCATORS:
+                addr = _address_of(name)
+                if addr is not None and addr not in self.hooked:
+                    self._hook(addr, kind, "")
+        if not self.hooked:
             raise gdb.GdbError("snapshot start: no allocator found in the "
                                "inferior (is libc loaded yet? use 'start')")
-        self.hooked = seen
-        if self.mode == "trampoline":
-            self._add(self.tracker.stats()["trampoline"], "return")
+        self._add_trampoline()
+
+    def _add_trampoline(self):
+        tramp = self.tracker.stats()["trampoline"]
+        if self.mode == "trampoline" and tramp:
+            self.return_bp = self._add(tramp, "return")
+
+    def _hook(self, addr, kind, module):
+        self.hooked[addr] = kind
+        self.hook_module[addr] = module
+        self.entries[addr] = self._add(addr, kind)
+
+    def _hook_entries(self, module):
+        """Hooks every definition of an allocator entry point in the
+        process's modules, or in the one module of that path (loaded
+        after 'snapshot start': dlopen, exec)."""
+        try:
+            found = _memsnap.allocator_entries(self.pid, module)
+        except OSError:
+            return
+        kinds = dict(ALLOCATORS)
+        for name, addr, path in found:
+            if addr not in self.hooked:
+                self._hook(addr, kinds[name], path)
+
+    def _on_new_objfile(self, event):
+        objfile = event.new_objfile
+        if self.inferior.pid <= 0 or objfile.progspace != self.inferior.progspace:
+            return  # another inferior's
+        if getattr(objfile, "owner", None) is not None or not objfile.filename:
+            return  # a separate debug file
+        self.tracker.modules_changed()
+        self._hook_entries(objfile.filename)
+        if self.return_bp is None or not self.return_bp.is_valid():
+            self._add_trampoline()
+
+    def _on_free_objfile(self, event):
+        # an unloaded module's addresses may hold other code later
+        path = _realpath(event.objfile.filename)
+        gone = [a for a, m in self.hook_module.items()
+                if m and _realpath(m) == path]
+        for addr in gone:
+            bp = self.entries.pop(addr)
+            del self.hooked[addr], self.hook_module[addr]
+            self.breakpoints.remove(bp)
+            if bp.is_valid():
+                bp.delete()
+        if gone:
+            self.tracker.modules_changed()
+
+    def _on_clear_objfiles(self, event):
+        # exec: a new image, its own allocators (hooked as its modules
+        # come) and heap; the stub mapping went with the old one. Not the
+        # copy of the program space that GDB makes for the parent of a
+        # fork child it follows.
+        if (event.progspace != self.inferior.progspace or
+                self._fork_child is not None):
+            return
+        self._remove_breakpoints()
+        self.hooked, self.hook_module, self.entries = {}, {}, {}
+        self.scratch = 0
+        self.tracker.new_image()
 
     def _map_scratch(self):
         """Maps the return stubs' page with an inferior call to mmap; when
@@ -205,9 +287,15 @@ class Tracking:
         # every swapped return address is back, so that backtraces, finish
         # and next see the real stack; the calls still in flight are caught
         # by a breakpoint at the return address instead.
+        self._fork_child = None
         if self.inferior.pid <= 0 or not self.inferior.is_valid():
             return
         self._restore(sites=True)
+        if (self.mode == "stub" and not self.scratch and
+                self.scratch_error is None):
+            # after an exec: the new image gets its stubs at the first
+            # stop that allows an inferior call
+            self._map_scratch()
         if self.mode == "stub":
             # site breakpoints left from earlier stops cost a second stop
             # per call: keep only those that calls in flight wait for
@@ -235,7 +323,24 @@ class Tracking:
                 self._need_site(ret)
         gdb.invalidate_cached_frames()
 
+    def _on_new_inferior(self, event):
+        if event.inferior.pid > 0:
+            self._fork_child = event.inferior
+
     def _on_exit(self, event):
+        child, self._fork_child = self._fork_child, None
+        if (getattr(event, "inferior", None) == self.inferior and
+                not hasattr(event, "exit_code") and child is not None and
+                child.is_valid() and child.pid > 0):
+            # GDB detached the tracked process to follow its fork child
+            # (follow-fork-mode child): the child's heap is a copy of it.
+            # Breakpoints at addresses belong to one program space: the
+            # child's are made once GDB has switched to it.
+            # The child keeps the program space (and so the breakpoints);
+            # the parent got a copy, which goes with it.
+            self.tracker.retarget(child.pid)
+            self._inferior = child
+            return
         if getattr(event, "inferior", self.inferior) == self.inferior:
             self.close(restore=False)
             global _tracking
@@ -249,6 +354,8 @@ class Tracking:
                 bp.delete()
         self.breakpoints = []
         self.sites = {}
+        self.entries = {}
+        self.return_bp = None
 
     def close(self, restore=True):
         """Removes everything tracking put into the inferior."""
@@ -272,6 +379,13 @@ class Tracking:
 
 
 _tracking = None
+
+
+def _realpath(path):
+    try:
+        return os.path.realpath(path)
+    except (OSError, ValueError):
+        return path
 
 
 def _is_core(inf):
