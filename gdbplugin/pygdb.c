@@ -45,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/uio.h>
 #include <sys/user.h>
 #include <time.h>
 #include <unistd.h>
@@ -608,6 +609,7 @@ typedef struct {
 	uint64_t recorded, nested, site_entries, stub_entries, lost, errors;
 	uint64_t foreign;         /* hits in another process than pid */
 	uint64_t handler_ns;      /* time spent in the stop handlers */
+	uint64_t unwind_ns;       /* ... of which unwinding */
 	char last_error[400];
 } MsPyTracker;
 
@@ -677,8 +679,16 @@ static uint32_t unwind(MsPyTracker *t, int lwp,
 		       const struct user_regs_struct *r, uint64_t *pcs,
 		       uint32_t *total)
 {
-	return ms_unwinder_unwind(t->unw, lwp, r, NULL, NULL, pcs, t->frames,
-				  MS_MAX_FRAMES, total);
+	struct timespec t0, t1;
+	uint32_t n;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	n = ms_unwinder_unwind(t->unw, lwp, r, NULL, NULL, pcs, t->frames,
+			       MS_MAX_FRAMES, total);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	t->unwind_ns += (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL +
+				   (t1.tv_nsec - t0.tv_nsec));
+	return n;
 }
 
 static void tracker_error(MsPyTracker *t, const char *what,
@@ -846,11 +856,20 @@ static int alloc_stub(MsPyTracker *t)
  * Straight through /proc/PID/mem: the thread is stopped inside GDB's
  * handling of a breakpoint hit that does not stop, and GDB drops its
  * memory cache when it resumes the inferior, right after. */
-static int arm_stub(MsPyTracker *t, int i, uint64_t sp, uint64_t ret)
+static int arm_stub(MsPyTracker *t, int lwp, int i, uint64_t sp,
+		    uint64_t ret)
 {
 	stub_data d = { ret, 0, 0, 0 };
 	uint64_t code = stub_code(t, i);
+	struct iovec local[2] = { { &d, sizeof(d) }, { &code, 8 } };
+	struct iovec remote[2] = {
+		{ (void *)(uintptr_t)stub_data_addr(t, i), sizeof(d) },
+		{ (void *)(uintptr_t)sp, 8 } };
 
+	/* both writable pages: one system call for the two writes */
+	if (process_vm_writev(lwp, local, 2, remote, 2, 0) ==
+	    (ssize_t)(sizeof(d) + 8))
+		return 0;
 	if (pwrite(t->memfd, &d, sizeof(d), (off_t)stub_data_addr(t, i)) !=
 	    (ssize_t)sizeof(d))
 		return -1;
@@ -1003,7 +1022,7 @@ static int on_entry(MsPyTracker *t, const MsPyStopHandler *h, int lwp)
 		p.capture = t->capture;
 	if (p.capture == CAP_STUB) {
 		t->stub_entries++;
-		if (arm_stub(t, p.stub, r.rsp, p.ret) < 0) {
+		if (arm_stub(t, lwp, p.stub, r.rsp, p.ret) < 0) {
 			/* not the stack: a failed write cannot have swapped
 			 * it */
 			t->stub_used[p.stub] = false;
@@ -1742,6 +1761,7 @@ static PyObject *tracker_stats(MsPyTracker *self, PyObject *unused)
 		self->capture == CAP_TRAMPOLINE ? "trampoline" : "site"));
 	SET("lost", PyLong_FromUnsignedLongLong(self->lost));
 	SET("handler_us", PyLong_FromUnsignedLongLong(self->handler_ns / 1000));
+	SET("unwind_us", PyLong_FromUnsignedLongLong(self->unwind_ns / 1000));
 	SET("errors", PyLong_FromUnsignedLongLong(self->errors));
 	SET("foreign", PyLong_FromUnsignedLongLong(self->foreign));
 	SET("last_error", PyUnicode_FromString(self->last_error));

@@ -74,6 +74,7 @@ class Tracking:
         self.mode = capture
         self.scratch = 0
         self.scratch_error = None
+        self._remap = 0
         self.return_bp = None
         self._fork_child = None
         self.tracker = _memsnap.Tracker(inf.pid, frames, self._need_site,
@@ -149,9 +150,13 @@ class Tracking:
         except OSError:
             return
         kinds = dict(ALLOCATORS)
+        added = False
         for name, addr, path in found:
             if addr not in self.hooked:
                 self._hook(addr, kinds[name], path)
+                added = True
+        if added and hasattr(self, "_symbol_start"):
+            self._check_shared()
 
     def _on_new_objfile(self, event):
         objfile = event.new_objfile
@@ -189,6 +194,7 @@ class Tracking:
         self._remove_breakpoints()
         self.hooked, self.hook_module, self.entries = {}, {}, {}
         self.scratch = 0
+        self._remap = 3
         self.tracker.new_image()
 
     def _map_scratch(self):
@@ -291,11 +297,14 @@ class Tracking:
         if self.inferior.pid <= 0 or not self.inferior.is_valid():
             return
         self._restore(sites=True)
-        if (self.mode == "stub" and not self.scratch and
-                self.scratch_error is None):
+        if self.mode == "stub" and not self.scratch and self._remap > 0:
             # after an exec: the new image gets its stubs at the first
-            # stop that allows an inferior call
+            # stop that allows an inferior call (before libc is loaded,
+            # 'catch exec', there is no mmap to call yet: a few tries)
+            self._remap -= 1
             self._map_scratch()
+            if self.scratch:
+                self._remap = 0
         if self.mode == "stub":
             # site breakpoints left from earlier stops cost a second stop
             # per call: keep only those that calls in flight wait for
