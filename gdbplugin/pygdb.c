@@ -3,27 +3,31 @@
  * GDB's breakpoints (_memsnap.Tracker).
  *
  * Tracking (see docs/GDB.md for the whole design): GDB owns ptrace, so the
- * plugin puts internal gdb.Breakpoints on the allocator entry points and on
- * one trampoline address, and their stop() is a C callable from here
- * (_memsnap._StopHandler) that returns False, so the inferior never stops
- * where the user can see it. Registers come straight from ptrace
- * (PTRACE_GETREGS on the stopped LWP: GDB's thread is the tracer and stop()
- * runs on it), memory from /proc/PID/mem. Writes that GDB must know about
- * (the program counter, the swapped return address) go through GDB.
+ * plugin puts internal gdb.Breakpoints on the allocator entry points, and
+ * their stop() is a C callable from here (_memsnap._StopHandler) that
+ * returns False, so the inferior never stops where the user can see it.
+ * Registers come straight from ptrace (PTRACE_GETREGS on the stopped LWP:
+ * GDB's thread is the tracer and stop() runs on it), memory from
+ * /proc/PID/mem, stacks from DWARF CFI (shared/remote_unwind.c). Writes
+ * that GDB must know about at a stop the user sees (the program counter,
+ * a return address put back) go through GDB.
  *
- * Return capture, two ways (snapshot start [--trampoline]):
- *  - site (default): the entry asks Python for a breakpoint at the real
- *    return address of the call site (once per site); its handler reads
- *    rax. No register is written, GDB steps over it as over any breakpoint.
- *  - trampoline: the return address at [rsp] is swapped for the executable's
- *    .init (see find_trampoline) and kept on the thread's shadow stack; at
- *    the trampoline rax is the result and the program counter is set back.
- *    Setting $pc through GDB costs more than GDB's step over a site
- *    breakpoint (scripts/bench-gdb), hence not the default. Swapping is
- *    skipped, for a site breakpoint, when the thread arrived by single-step
- *    (GDB is stepping it and reads [rsp] itself) or a breakpoint of GDB's
- *    own sits at the return address (next, finish, until, an inferior
- *    call's dummy); and every swap is undone at each stop the user sees.
+ * Return capture, three ways (snapshot start --return-capture):
+ *  - stub (default): the return address at [rsp] is swapped for a return
+ *    stub in a scratch mapping (see stub_data) that stores rax and jumps
+ *    back without a stop; results are collected at the next stop of any
+ *    kind. One stop per call.
+ *  - site: the entry asks Python for a breakpoint at the real return
+ *    address of the call site (once per site); its handler reads rax.
+ *  - trampoline: the return address is swapped for the executable's .init
+ *    (see find_trampoline); at the trampoline rax is the result and the
+ *    program counter is set back through GDB.
+ * Whatever the mode, a call is caught at its site when the thread arrived
+ * by single-step (GDB is stepping it and reads [rsp] itself), a breakpoint
+ * of GDB's own sits at the return address (next, finish, until, an
+ * inferior call's dummy) or one of the user's is inside the allocator (its
+ * condition may look at the caller); and every swap is undone at each stop
+ * the user sees.
  */
 #include "config.h"
 #include "pymemsnap.h"
