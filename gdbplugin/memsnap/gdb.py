@@ -263,26 +263,45 @@ class Tracking:
             self._symbol_start[addr] = start
         return self._symbol_start[addr]
 
+    def _module_of(self, addr):
+        path = gdb.solib_name(addr)
+        if path is None:
+            path = self.inferior.progspace.filename
+        return _realpath(path) if path else None
+
     def _check_shared(self, deleted=None):
-        """Calls of an allocator in which the user has an enabled breakpoint
-        keep their real return address: its condition or Python stop()
-        runs before memsnap could put it back, and may look at the
-        caller."""
+        """Calls keep their real return address while code of the user's
+        may look at the caller before memsnap could put it back: an
+        enabled breakpoint inside an allocator, or a breakpoint with a
+        condition or a Python stop() in a module that defines one (where
+        an allocator's callees are: `break _int_malloc if
+        $_caller_is(...)`), which makes every allocator keep them."""
         inside = set()
+        everywhere = False
+        modules = None
         for bp in gdb.breakpoints():
             if (bp.number <= 0 or not bp.enabled or
                     bp.type != gdb.BP_BREAKPOINT or bp.number == deleted):
                 continue
+            conditional = (bp.condition is not None or
+                           type(bp).__dict__.get("stop") is not None)
             for loc in getattr(bp, "locations", ()):
-                if loc.enabled and loc.address is not None:
-                    start = self._start_of(loc.address)
-                    if start in self.hooked:
-                        inside.add(start)
+                if not loc.enabled or loc.address is None:
+                    continue
+                start = self._start_of(loc.address)
+                if start in self.hooked:
+                    inside.add(start)
+                elif conditional:
+                    if modules is None:
+                        modules = {_realpath(m) if m else None
+                                   for m in self.hook_module.values()}
+                    if self._module_of(loc.address) in modules:
+                        everywhere = True
         for bp in self.breakpoints:
             h = bp.stop
             if isinstance(h, _memsnap._StopHandler) and bp.is_valid():
                 addr = int(bp.location[1:], 16)
-                h.shared = addr in inside
+                h.shared = everywhere or addr in inside
 
     def _need_site(self, addr):
         if addr not in self.sites:
