@@ -25,9 +25,9 @@
  * Whatever the mode, a call is caught at its site when the thread arrived
  * by single-step (GDB is stepping it and reads [rsp] itself), a breakpoint
  * of GDB's own sits at the return address (next, finish, until, an
- * inferior call's dummy) or one of the user's is inside the allocator (its
- * condition may look at the caller); and every swap is undone at each stop
- * the user sees.
+ * inferior call's dummy) or a breakpoint of the user's could look at the
+ * caller before the swap is undone (_StopHandler.shared, set by gdb.py);
+ * and every swap is undone at each stop the user sees.
  */
 #include "config.h"
 #include "pymemsnap.h"

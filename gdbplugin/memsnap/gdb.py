@@ -456,6 +456,12 @@ def start(frames=DEFAULT_FRAMES, trampoline=False, capture=None):
     if _tracking is not None:
         raise gdb.GdbError("snapshot start: already tracking process %d "
                            "('snapshot stop' first)" % _tracking.pid)
+    if capture != "site" and gdb.parameter("non-stop"):
+        # other threads run while a stop is handled: no return address
+        # of theirs can be swapped or put back safely
+        gdb.write("memsnap: non-stop mode: returns are caught at call "
+                  "sites\n")
+        capture = "site"
     _tracking = Tracking(frames, capture)
     return _tracking
 
