@@ -472,15 +472,29 @@ static int entries_module(Dwfl_Module *mod, void **userdata,
 		if (!sname || sym.st_shndx == SHN_UNDEF ||
 		    GELF_ST_TYPE(sym.st_info) != STT_FUNC)
 			continue;
+		if (sym.st_size && ms_unwind_is_wrapper_name(sname)) {
+			PyObject *item = Py_BuildValue(
+				"(sKsK)", sname, (unsigned long long)addr,
+				path ? path : "",
+				(unsigned long long)sym.st_size);
+
+			if (!item || PyList_Append(es->list, item) < 0) {
+				Py_XDECREF(item);
+				return DWARF_CB_ABORT;
+			}
+			Py_DECREF(item);
+			continue;
+		}
 		for (size_t k = 0; k < sizeof(allocator_names) /
 					       sizeof(allocator_names[0]); k++) {
 			PyObject *item;
 
 			if (strcmp(sname, allocator_names[k]) != 0)
 				continue;
-			item = Py_BuildValue("(sKs)", sname,
+			item = Py_BuildValue("(sKsK)", sname,
 					     (unsigned long long)addr,
-					     path ? path : "");
+					     path ? path : "",
+					     (unsigned long long)sym.st_size);
 			if (!item || PyList_Append(es->list, item) < 0) {
 				Py_XDECREF(item);
 				return DWARF_CB_ABORT;
@@ -596,6 +610,8 @@ typedef struct {
 	ms_table *table;
 	ms_dwfl *dwfl;
 	ms_unwinder *unw;
+	uint64_t (*wrappers)[2];  /* [start, end) of allocation wrappers */
+	size_t nwrappers;
 	thread_state *threads;
 	size_t nthreads, cthreads;
 	PyObject *gdb;            /* the gdb module */
@@ -675,6 +691,16 @@ static int unwind_read(void *arg, uint64_t addr, void *buf, size_t len)
 	return read_mem(arg, addr, buf, len);
 }
 
+static bool in_wrapper(void *arg, uint64_t pc)
+{
+	const MsPyTracker *t = arg;
+
+	for (size_t i = 0; i < t->nwrappers; i++)
+		if (pc >= t->wrappers[i][0] && pc < t->wrappers[i][1])
+			return true;
+	return false;
+}
+
 /* The allocating stack at an allocator entry, caller first: DWARF CFI
  * (shared/remote_unwind.c) from the registers of the stop and the
  * inferior's memory, so that code built without frame pointers has its
@@ -687,7 +713,7 @@ static uint32_t unwind(MsPyTracker *t, int lwp,
 	uint32_t n;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	n = ms_unwinder_unwind(t->unw, lwp, r, NULL, NULL, pcs, t->frames,
+	n = ms_unwinder_unwind(t->unw, lwp, r, in_wrapper, t, pcs, t->frames,
 			       MS_MAX_FRAMES, total);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	t->unwind_ns += (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL +
@@ -1365,6 +1391,7 @@ static void tracker_dealloc(MsPyTracker *self)
 	ms_table_free(self->table);
 	ms_dwfl_free(self->dwfl);
 	ms_unwinder_free(self->unw);
+	free(self->wrappers);
 	free(self->pcbuf);
 	if (self->memfd >= 0)
 		close(self->memfd);
@@ -1624,6 +1651,41 @@ static PyObject *tracker_new_image(MsPyTracker *self, PyObject *unused)
 	Py_RETURN_NONE;
 }
 
+/* set_wrappers([(start, end)]): the address ranges of the allocation
+ * wrappers (operator new, strdup...) whose frames are skipped. */
+static PyObject *tracker_set_wrappers(MsPyTracker *self, PyObject *arg)
+{
+	PyObject *seq = PySequence_Fast(arg, "set_wrappers takes a sequence");
+	Py_ssize_t n;
+	uint64_t (*v)[2];
+
+	if (!seq)
+		return NULL;
+	n = PySequence_Fast_GET_SIZE(seq);
+	v = calloc(n ? (size_t)n : 1, sizeof(*v));
+	if (!v) {
+		Py_DECREF(seq);
+		return PyErr_NoMemory();
+	}
+	for (Py_ssize_t i = 0; i < n; i++) {
+		unsigned long long a, b;
+
+		if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, i),
+				      "KK:set_wrappers", &a, &b)) {
+			free(v);
+			Py_DECREF(seq);
+			return NULL;
+		}
+		v[i][0] = a;
+		v[i][1] = b;
+	}
+	Py_DECREF(seq);
+	free(self->wrappers);
+	self->wrappers = v;
+	self->nwrappers = (size_t)n;
+	Py_RETURN_NONE;
+}
+
 /* modules_changed(): a module was loaded or unloaded; unwind tables and
  * symbols are looked up afresh. */
 static PyObject *tracker_modules_changed(MsPyTracker *self, PyObject *unused)
@@ -1797,6 +1859,8 @@ static PyMethodDef tracker_methods[] = {
 	  "retarget(pid): GDB follows the fork child pid" },
 	{ "new_image", (PyCFunction)tracker_new_image, METH_NOARGS,
 	  "new_image(): the process exec'd: a new trace set" },
+	{ "set_wrappers", (PyCFunction)tracker_set_wrappers, METH_O,
+	  "set_wrappers([(start, end)]): allocation wrappers, skipped" },
 	{ "modules_changed", (PyCFunction)tracker_modules_changed, METH_NOARGS,
 	  "modules_changed(): a module was loaded or unloaded" },
 	{ "collect", (PyCFunction)tracker_collect, METH_NOARGS,

@@ -280,6 +280,22 @@ static void copy_stack(ms_unwinder *u, pid_t tid, uint64_t sp)
 	u->stack_len = got > 0 ? (size_t)got : 0;
 }
 
+const char *const ms_unwind_wrapper_names[] = {
+	"_Znwm", "_Znam", "_ZnwmRKSt9nothrow_t", "_ZnamRKSt9nothrow_t",
+	"_ZnwmSt11align_val_t", "_ZnwmSt11align_val_tRKSt9nothrow_t",
+	"_ZnamSt11align_val_t", "_ZnamSt11align_val_tRKSt9nothrow_t",
+	"strdup", "__strdup", "strndup", "__strndup", "wcsdup",
+	NULL,
+};
+
+bool ms_unwind_is_wrapper_name(const char *name)
+{
+	for (size_t i = 0; ms_unwind_wrapper_names[i]; i++)
+		if (strcmp(name, ms_unwind_wrapper_names[i]) == 0)
+			return true;
+	return false;
+}
+
 typedef struct wrappers {
 	ms_unwind_wrapper_fn fn;
 	void *arg;

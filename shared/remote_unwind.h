@@ -49,6 +49,14 @@ uint32_t ms_unwinder_unwind(ms_unwinder *u, pid_t tid,
 			    uint64_t *pcs, uint32_t max, uint32_t max_depth,
 			    uint32_t *total);
 
+/* The functions that only wrap an allocation (operator new and new[] and
+ * their variants, strdup, strndup, wcsdup), by symbol name: their frames
+ * are skipped so that frame 0 of a traceback is the caller's code
+ * (design.md, "The data model"). NULL-terminated. */
+extern const char *const ms_unwind_wrapper_names[];
+/* Whether name is one of them. */
+bool ms_unwind_is_wrapper_name(const char *name);
+
 /* The word at [rsp] of the last unwind's stack copy (0 when unread). */
 uint64_t ms_unwinder_return_address(const ms_unwinder *u);
 

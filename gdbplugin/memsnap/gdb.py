@@ -118,6 +118,7 @@ class Tracking:
     def _insert(self):
         self.hooked = {}        # address -> kind
         self.hook_module = {}   # address -> module path
+        self.wrappers = {}      # (start, end) -> module path
         self.entries = {}       # address -> breakpoint
         self._hook_entries(None)
         if not self.hooked:
@@ -151,10 +152,17 @@ class Tracking:
             return
         kinds = dict(ALLOCATORS)
         added = False
-        for name, addr, path in found:
-            if addr not in self.hooked:
+        wrappers = False
+        for name, addr, path, size in found:
+            if name not in kinds:
+                # operator new, strdup...: frames skipped at record time
+                self.wrappers[(addr, addr + size)] = path
+                wrappers = True
+            elif addr not in self.hooked:
                 self._hook(addr, kinds[name], path)
                 added = True
+        if wrappers:
+            self.tracker.set_wrappers(list(self.wrappers))
         if added and hasattr(self, "_symbol_start"):
             self._check_shared()
 
@@ -180,7 +188,13 @@ class Tracking:
             self.breakpoints.remove(bp)
             if bp.is_valid():
                 bp.delete()
-        if gone:
+        wrappers = [r for r, m in self.wrappers.items()
+                    if m and _realpath(m) == path]
+        for r in wrappers:
+            del self.wrappers[r]
+        if wrappers:
+            self.tracker.set_wrappers(list(self.wrappers))
+        if gone or wrappers:
             self.tracker.modules_changed()
 
     def _on_clear_objfiles(self, event):
@@ -193,6 +207,8 @@ class Tracking:
             return
         self._remove_breakpoints()
         self.hooked, self.hook_module, self.entries = {}, {}, {}
+        self.wrappers = {}
+        self.tracker.set_wrappers([])
         self.scratch = 0
         self._remap = 3
         self.tracker.new_image()
