@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include "tracer.h"
+#include "remote_unwind.h"
 
 #include <elf.h>
 #include <fcntl.h>
@@ -23,15 +24,6 @@ const char *const tracer_fn_names[FN_COUNT] = {
 #define TRACER__FNNAME(e, name) name,
 	TRACER_FUNCTIONS(TRACER__FNNAME)
 #undef TRACER__FNNAME
-};
-
-/* Functions that only wrap an allocation: their frames are skipped so that
- * frame 0 of a traceback is the caller's code. */
-static const char *const wrapper_names[] = {
-	"_Znwm", "_Znam", "_ZnwmRKSt9nothrow_t", "_ZnamRKSt9nothrow_t",
-	"_ZnwmSt11align_val_t", "_ZnwmSt11align_val_tRKSt9nothrow_t",
-	"_ZnamSt11align_val_t", "_ZnamSt11align_val_tRKSt9nothrow_t",
-	"strdup", "__strdup", "strndup", "__strndup", "wcsdup",
 };
 
 typedef struct module_ref {
@@ -198,12 +190,10 @@ static void scan_module(symbols *s, const char *path, uint64_t bias,
 					s->fn_module[f] = strdup(path);
 					hooked_here |= f == FN_MALLOC;
 				}
-			for (size_t w = 0; w < sizeof(wrapper_names) /
-					   sizeof(wrapper_names[0]); w++)
-				if (sym.st_size &&
-				    strcmp(name, wrapper_names[w]) == 0)
-					add_range(s, bias + sym.st_value,
-						  sym.st_size);
+			/* functions that only wrap an allocation: their
+			 * frames are skipped (shared/remote_unwind.h) */
+			if (sym.st_size && ms_unwind_is_wrapper_name(name))
+				add_range(s, bias + sym.st_value, sym.st_size);
 		}
 	}
 	if (hooked_here && elf_getphdrnum(e, &nph) == 0) {

@@ -3,41 +3,53 @@
  * GDB's breakpoints (_memsnap.Tracker).
  *
  * Tracking (see docs/GDB.md for the whole design): GDB owns ptrace, so the
- * plugin puts internal gdb.Breakpoints on the allocator entry points and on
- * one trampoline address, and their stop() is a C callable from here
- * (_memsnap._StopHandler) that returns False, so the inferior never stops
- * where the user can see it. Registers come straight from ptrace
- * (PTRACE_GETREGS on the stopped LWP: GDB's thread is the tracer and stop()
- * runs on it), memory from /proc/PID/mem. Writes that GDB must know about
- * (the program counter, the swapped return address) go through GDB.
+ * plugin puts internal gdb.Breakpoints on the allocator entry points, and
+ * their stop() is a C callable from here (_memsnap._StopHandler) that
+ * returns False, so the inferior never stops where the user can see it.
+ * Registers come straight from ptrace (PTRACE_GETREGS on the stopped LWP:
+ * GDB's thread is the tracer and stop() runs on it), memory from
+ * /proc/PID/mem, stacks from DWARF CFI (shared/remote_unwind.c). Writes
+ * that GDB must know about at a stop the user sees (the program counter,
+ * a return address put back) go through GDB.
  *
- * Return capture, two ways (snapshot start [--trampoline]):
- *  - site (default): the entry asks Python for a breakpoint at the real
- *    return address of the call site (once per site); its handler reads
- *    rax. No register is written, GDB steps over it as over any breakpoint.
- *  - trampoline: the return address at [rsp] is swapped for the executable's
- *    .init (see find_trampoline) and kept on the thread's shadow stack; at
- *    the trampoline rax is the result and the program counter is set back.
- *    Setting $pc through GDB costs more than GDB's step over a site
- *    breakpoint (scripts/bench-gdb), hence not the default. Swapping is
- *    skipped, for a site breakpoint, when the thread arrived by single-step
- *    (GDB is stepping it and reads [rsp] itself) or a breakpoint of GDB's
- *    own sits at the return address (next, finish, until, an inferior
- *    call's dummy); and every swap is undone at each stop the user sees.
+ * Return capture, three ways (snapshot start --return-capture):
+ *  - stub (default): the return address at [rsp] is swapped for a return
+ *    stub in a scratch mapping (see stub_data) that stores rax and jumps
+ *    back without a stop; results are collected at the next stop of any
+ *    kind. One stop per call.
+ *  - site: the entry asks Python for a breakpoint at the real return
+ *    address of the call site (once per site); its handler reads rax.
+ *  - trampoline: the return address is swapped for the executable's .init
+ *    (see find_trampoline); at the trampoline rax is the result and the
+ *    program counter is set back through GDB.
+ * Whatever the mode, a call is caught at its site when the thread arrived
+ * by single-step (GDB is stepping it and reads [rsp] itself), a breakpoint
+ * of GDB's own sits at the return address (next, finish, until, an
+ * inferior call's dummy) or a breakpoint of the user's could look at the
+ * caller before the swap is undone (_StopHandler.shared, set by gdb.py);
+ * and every swap is undone at each stop the user sees.
  */
 #include "config.h"
 #include "pymemsnap.h"
 #include "command.h"
 #include "memsnap_symbols.h"
+#include "remote_unwind.h"
+
+#include <structmember.h>
 
 #include <elf.h>
+#include <elfutils/libdwfl.h>
+#include <gelf.h>
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/uio.h>
 #include <sys/user.h>
 #include <time.h>
 #include <unistd.h>
@@ -420,6 +432,118 @@ fail:
 	return NULL;
 }
 
+/* ================================================ allocator entry points */
+
+/* The names whose definitions are hooked, each module's own: the program's
+ * calls go to the first exported one in the dynamic linker's order, a
+ * module bound to its own definitions (-Bsymbolic, RTLD_DEEPBIND, a hidden
+ * or static one) calls its own. */
+static const char *const allocator_names[] = {
+	"malloc", "calloc", "realloc", "free", "posix_memalign",
+	"aligned_alloc", "memalign",
+};
+
+typedef struct entries_scan {
+	PyObject *list;
+	const char *only;   /* realpath of the one module to scan, or NULL */
+} entries_scan;
+
+static int entries_module(Dwfl_Module *mod, void **userdata,
+			  const char *name, Dwarf_Addr start, void *arg)
+{
+	entries_scan *es = arg;
+	const char *path = name;
+	char real[PATH_MAX];
+	int n;
+
+	if (es->only) {
+		if (!name || !realpath(name, real) || strcmp(real, es->only))
+			return DWARF_CB_OK;
+	}
+	n = dwfl_module_getsymtab(mod);
+	for (int i = 1; i < n; i++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		const char *sname = dwfl_module_getsym_info(mod, i, &sym, &addr,
+							    NULL, NULL, NULL);
+
+		/* local ones too: a hidden or static malloc is what its own
+		 * module's calls bind to */
+		if (!sname || sym.st_shndx == SHN_UNDEF ||
+		    GELF_ST_TYPE(sym.st_info) != STT_FUNC)
+			continue;
+		if (sym.st_size && ms_unwind_is_wrapper_name(sname)) {
+			PyObject *item = Py_BuildValue(
+				"(sKsK)", sname, (unsigned long long)addr,
+				path ? path : "",
+				(unsigned long long)sym.st_size);
+
+			if (!item || PyList_Append(es->list, item) < 0) {
+				Py_XDECREF(item);
+				return DWARF_CB_ABORT;
+			}
+			Py_DECREF(item);
+			continue;
+		}
+		for (size_t k = 0; k < sizeof(allocator_names) /
+					       sizeof(allocator_names[0]); k++) {
+			PyObject *item;
+
+			if (strcmp(sname, allocator_names[k]) != 0)
+				continue;
+			item = Py_BuildValue("(sKsK)", sname,
+					     (unsigned long long)addr,
+					     path ? path : "",
+					     (unsigned long long)sym.st_size);
+			if (!item || PyList_Append(es->list, item) < 0) {
+				Py_XDECREF(item);
+				return DWARF_CB_ABORT;
+			}
+			Py_DECREF(item);
+		}
+	}
+	return DWARF_CB_OK;
+}
+
+PyObject *mspy_allocator_entries(PyObject *mod, PyObject *args)
+{
+	static char *debuginfo_path;
+	static const Dwfl_Callbacks callbacks = {
+		.find_elf = dwfl_linux_proc_find_elf,
+		.find_debuginfo = dwfl_standard_find_debuginfo,
+		.debuginfo_path = &debuginfo_path,
+	};
+	int pid;
+	const char *only = NULL;
+	char real[PATH_MAX];
+	entries_scan es = { 0 };
+	Dwfl *d;
+	int rc;
+
+	if (!PyArg_ParseTuple(args, "i|z:allocator_entries", &pid, &only))
+		return NULL;
+	if (only) {
+		if (!realpath(only, real))
+			return PyList_New(0);
+		es.only = real;
+	}
+	d = dwfl_begin(&callbacks);
+	if (!d)
+		return PyErr_NoMemory();
+	rc = dwfl_linux_proc_report(d, pid);
+	if (rc != 0 || dwfl_report_end(d, NULL, NULL) != 0) {
+		dwfl_end(d);
+		return PyErr_Format(PyExc_OSError, "cannot read the modules of "
+				    "process %d: %s", pid,
+				    rc > 0 ? strerror(rc) : dwfl_errmsg(-1));
+	}
+	es.list = PyList_New(0);
+	if (es.list && dwfl_getmodules(d, entries_module, &es, 0) != 0)
+		Py_CLEAR(es.list);
+	dwfl_end(d);
+	return es.list;
+}
+
 /* ============================================================== Tracker */
 
 enum alloc_kind {
@@ -434,10 +558,36 @@ static const char *const kind_names[K_NKINDS] = {
 	"return", "site",
 };
 
+/* How the return of one call is caught. */
+enum capture {
+	CAP_SITE,        /* a breakpoint at the real return address */
+	CAP_TRAMPOLINE,  /* [entry_sp] holds the trampoline */
+	CAP_STUB,        /* [entry_sp] holds a return stub: no stop */
+};
+
+/* The scratch mapping of stub mode (snapshot start maps it with an
+ * inferior call to mmap): a page of return stubs (r-x) and a page of their
+ * data (rw-). Stub i stores rax and a done flag into its data and jumps to
+ * the real return address kept there, without a stop; the result is
+ * collected at the next stop of any kind (the same stubs as the attacher's,
+ * attach/scratch.c). It clobbers r11, which no caller expects to survive a
+ * call. */
+#define SCRATCH_SIZE 8192
+#define STUB_DATA 4096
+#define STUB_SIZE 32
+#define NSTUBS (4096 / STUB_SIZE)
+typedef struct stub_data {
+	uint64_t ret;      /* the real return address */
+	uint64_t result;   /* rax at the return */
+	uint64_t done;     /* 1 once returned (low byte) */
+	uint64_t pad;
+} stub_data;
+
 /* One allocator call between its entry and its return. */
 typedef struct pending {
 	enum alloc_kind kind;
-	bool swapped;           /* [entry_sp] holds the trampoline */
+	enum capture capture;
+	int stub;               /* CAP_STUB: the stub's index */
 	uint64_t entry_sp;      /* rsp at entry: where the return address is */
 	uint64_t ret;           /* the real return address */
 	uint64_t a0, a1, a2;    /* arguments */
@@ -459,20 +609,27 @@ typedef struct {
 	uint64_t trampoline;
 	ms_table *table;
 	ms_dwfl *dwfl;
+	ms_unwinder *unw;
+	uint64_t (*wrappers)[2];  /* [start, end) of allocation wrappers */
+	size_t nwrappers;
 	thread_state *threads;
 	size_t nthreads, cthreads;
 	PyObject *gdb;            /* the gdb module */
 	PyObject *need_site;      /* Python callable: need_site(addr) */
-	uint64_t *scratch;        /* MS_MAX_FRAMES PCs */
+	uint64_t *pcbuf;          /* MS_MAX_FRAMES PCs */
 	bool active;
-	/* Return capture by site breakpoints only (the default): measured
-	 * faster than the trampoline, whose program-counter write through
-	 * GDB costs more than GDB's step over a site breakpoint. */
-	bool sites_only;
+	/* How returns are caught when nothing forbids it (the default is
+	 * the stub, one stop per call; see the file's comment). */
+	enum capture capture;
+	uint64_t stubs;           /* CAP_STUB: the scratch mapping, 0 if none */
+	bool stub_used[NSTUBS];
+	unsigned narmed;          /* stubs in use */
 	/* counters */
 	uint64_t hits[K_NKINDS];
-	uint64_t recorded, nested, site_entries, lost, errors;
+	uint64_t recorded, nested, site_entries, stub_entries, lost, errors;
+	uint64_t foreign;         /* hits in another process than pid */
 	uint64_t handler_ns;      /* time spent in the stop handlers */
+	uint64_t unwind_ns;       /* ... of which unwinding */
 	char last_error[400];
 } MsPyTracker;
 
@@ -481,6 +638,10 @@ typedef struct {
 	MsPyTracker *tracker;
 	enum alloc_kind kind;
 	uint64_t addr;
+	/* A breakpoint of the user's is inside this allocator: its condition
+	 * or Python stop() may look at the caller, so calls keep their real
+	 * return address (site capture). Set from Python. */
+	char shared;
 } MsPyStopHandler;
 
 static thread_state *thread_get(MsPyTracker *t, int lwp)
@@ -501,10 +662,16 @@ static thread_state *thread_get(MsPyTracker *t, int lwp)
 	return &t->threads[t->nthreads++];
 }
 
-static void pending_drop(pending *p)
+static void pending_drop(MsPyTracker *t, pending *p)
 {
 	free(p->pcs);
 	p->pcs = NULL;
+	if (p->capture == CAP_STUB && p->stub >= 0) {
+		t->stub_used[p->stub] = false;
+		t->narmed--;
+	}
+	p->capture = CAP_SITE;
+	p->stub = -1;
 }
 
 static int read_mem(MsPyTracker *t, uint64_t addr, void *buf, size_t len)
@@ -519,67 +686,39 @@ static int read_u64(MsPyTracker *t, uint64_t addr, uint64_t *out)
 	return read_mem(t, addr, out, sizeof(*out));
 }
 
-/* A window of the stack copied with one read, extended page by page while
- * the frame-pointer walk goes up. */
-typedef struct stack_copy {
-	uint64_t base;
-	size_t len;
-	uint8_t buf[64 * 1024];
-} stack_copy;
-
-static int stack_word(MsPyTracker *t, stack_copy *s, uint64_t addr,
-		      uint64_t *out)
+static int unwind_read(void *arg, uint64_t addr, void *buf, size_t len)
 {
-	if (addr < s->base)
-		return -1;
-	while (addr + 8 > s->base + s->len) {
-		size_t more = 4096;
-		ssize_t n;
-
-		if (s->len + more > sizeof(s->buf))
-			return -1;
-		n = pread(t->memfd, s->buf + s->len, more,
-			  (off_t)(s->base + s->len));
-		if (n <= 0)
-			return -1;
-		s->len += (size_t)n;
-	}
-	memcpy(out, s->buf + (addr - s->base), 8);
-	return 0;
+	return read_mem(arg, addr, buf, len);
 }
 
-/* The allocating stack at an allocator entry, caller first: the return
- * address at [rsp], then a frame-pointer walk from the caller's rbp (the
- * callee has not pushed anything yet). The walk stops at a frame pointer
- * that does not go up the stack, so code built without frame pointers
- * ends the stack rather than giving wrong frames. */
-static uint32_t unwind(MsPyTracker *t, const struct user_regs_struct *r,
-		       uint64_t *pcs, uint32_t *total)
+static bool in_wrapper(void *arg, uint64_t pc)
 {
-	static stack_copy s;
-	uint64_t fp = r->rbp, ret, next;
-	uint32_t n = 0, depth = 0;
+	const MsPyTracker *t = arg;
 
-	s.base = r->rsp & ~UINT64_C(4095);
-	s.len = 0;
-	if (stack_word(t, &s, r->rsp, &ret) < 0) {
-		*total = 0;
-		return 0;
-	}
-	pcs[n++] = ret;
-	depth = 1;
-	while (depth < MS_MAX_FRAMES && fp > r->rsp && !(fp & 7)) {
-		if (stack_word(t, &s, fp + 8, &ret) < 0 || ret < 4096)
-			break;
-		if (n < t->frames)
-			pcs[n++] = ret;
-		depth++;
-		if (stack_word(t, &s, fp, &next) < 0 || next <= fp)
-			break;
-		fp = next;
-	}
-	*total = depth;
-	return n < t->frames ? n : t->frames;
+	for (size_t i = 0; i < t->nwrappers; i++)
+		if (pc >= t->wrappers[i][0] && pc < t->wrappers[i][1])
+			return true;
+	return false;
+}
+
+/* The allocating stack at an allocator entry, caller first: DWARF CFI
+ * (shared/remote_unwind.c) from the registers of the stop and the
+ * inferior's memory, so that code built without frame pointers has its
+ * exact stack; a frame-pointer walk where there are no unwind tables. */
+static uint32_t unwind(MsPyTracker *t, int lwp,
+		       const struct user_regs_struct *r, uint64_t *pcs,
+		       uint32_t *total)
+{
+	struct timespec t0, t1;
+	uint32_t n;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	n = ms_unwinder_unwind(t->unw, lwp, r, in_wrapper, t, pcs, t->frames,
+			       MS_MAX_FRAMES, total);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	t->unwind_ns += (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL +
+				   (t1.tv_nsec - t0.tv_nsec));
+	return n;
 }
 
 static void tracker_error(MsPyTracker *t, const char *what,
@@ -654,11 +793,12 @@ static int get_regs(int lwp, struct user_regs_struct *r)
 }
 
 /* The LWP of the thread GDB reports the stop for (its selected thread). */
-static int current_lwp(MsPyTracker *t)
+static int current_lwp(MsPyTracker *t, int *pid)
 {
 	PyObject *th, *ptid;
 	long lwp = -1;
 
+	*pid = -1;
 	th = PyObject_CallMethod(t->gdb, "selected_thread", NULL);
 	if (!th)
 		return -1;
@@ -666,8 +806,10 @@ static int current_lwp(MsPyTracker *t)
 	Py_DECREF(th);
 	if (!ptid)
 		return -1;
-	if (PyTuple_Check(ptid) && PyTuple_GET_SIZE(ptid) >= 2)
+	if (PyTuple_Check(ptid) && PyTuple_GET_SIZE(ptid) >= 2) {
+		*pid = (int)PyLong_AsLong(PyTuple_GET_ITEM(ptid, 0));
 		lwp = PyLong_AsLong(PyTuple_GET_ITEM(ptid, 1));
+	}
 	Py_DECREF(ptid);
 	if (lwp <= 0 && !PyErr_Occurred())
 		PyErr_SetString(PyExc_RuntimeError, "no LWP for this thread");
@@ -717,6 +859,114 @@ static int write_ret(MsPyTracker *t, uint64_t addr, uint64_t value)
 	return 0;
 }
 
+static uint64_t stub_code(const MsPyTracker *t, int i)
+{
+	return t->stubs + (uint64_t)i * STUB_SIZE;
+}
+
+static uint64_t stub_data_addr(const MsPyTracker *t, int i)
+{
+	return t->stubs + STUB_DATA + (uint64_t)i * sizeof(stub_data);
+}
+
+static int alloc_stub(MsPyTracker *t)
+{
+	if (!t->stubs)
+		return -1;
+	for (int i = 0; i < NSTUBS; i++)
+		if (!t->stub_used[i]) {
+			t->stub_used[i] = true;
+			t->narmed++;
+			return i;
+		}
+	return -1;
+}
+
+/* Fills stub i's data and swaps the return address at sp for the stub.
+ * Straight through /proc/PID/mem: the thread is stopped inside GDB's
+ * handling of a breakpoint hit that does not stop, and GDB drops its
+ * memory cache when it resumes the inferior, right after. */
+static int arm_stub(MsPyTracker *t, int lwp, int i, uint64_t sp,
+		    uint64_t ret)
+{
+	stub_data d = { ret, 0, 0, 0 };
+	uint64_t code = stub_code(t, i);
+	struct iovec local[2] = { { &d, sizeof(d) }, { &code, 8 } };
+	struct iovec remote[2] = {
+		{ (void *)(uintptr_t)stub_data_addr(t, i), sizeof(d) },
+		{ (void *)(uintptr_t)sp, 8 } };
+
+	/* both writable pages: one system call for the two writes */
+	if (process_vm_writev(lwp, local, 2, remote, 2, 0) ==
+	    (ssize_t)(sizeof(d) + 8))
+		return 0;
+	if (pwrite(t->memfd, &d, sizeof(d), (off_t)stub_data_addr(t, i)) !=
+	    (ssize_t)sizeof(d))
+		return -1;
+	return pwrite(t->memfd, &code, 8, (off_t)sp) == 8 ? 0 : -1;
+}
+
+/* Records the calls that returned through a stub since the last stop of
+ * any kind, so that a free (or a snapshot) always sees the allocation
+ * before it. */
+static void collect_stubs(MsPyTracker *t)
+{
+	stub_data data[NSTUBS], res[NSTUBS];
+	bool any = false;
+
+	if (!t->narmed ||
+	    read_mem(t, stub_data_addr(t, 0), data, sizeof(data)) < 0)
+		return;
+	for (int i = 0; i < NSTUBS; i++)
+		any |= t->stub_used[i] && (data[i].done & 0xff);
+	/* In non-stop mode other threads run meanwhile: one read can see a
+	 * done flag set but a result from before the stub stored it. The
+	 * stub stores the result first, so a second read has every result
+	 * the first one flagged. */
+	if (!any || read_mem(t, stub_data_addr(t, 0), res, sizeof(res)) < 0)
+		return;
+	for (size_t k = 0; k < t->nthreads; k++) {
+		thread_state *ts = &t->threads[k];
+
+		for (size_t j = ts->n; j-- > 0;) {
+			pending *p = &ts->stack[j];
+
+			if (p->capture != CAP_STUB ||
+			    !(data[p->stub].done & 0xff))
+				continue;
+			record(t, p, res[p->stub].result);
+			/* the calls above it were abandoned (longjmp) */
+			while (ts->n > j) {
+				if (ts->n - 1 != j)
+					t->lost++;
+				pending_drop(t, &ts->stack[--ts->n]);
+			}
+		}
+	}
+}
+
+/* Whether the pending call p of a thread now at sp is still in progress.
+ * A call deeper than sp was left (longjmp, a thread unwound past it); so
+ * was a call whose return address slot no longer holds what it held at
+ * the entry: its frame is gone and deeper calls have reused the stack. */
+static bool pending_alive(MsPyTracker *t, const pending *p, uint64_t sp)
+{
+	uint64_t word;
+
+	if (p->entry_sp < sp)
+		return false;
+	if (read_u64(t, p->entry_sp, &word) < 0)
+		return false;
+	switch (p->capture) {
+	case CAP_STUB:
+		return word == stub_code(t, p->stub);
+	case CAP_TRAMPOLINE:
+		return word == t->trampoline;
+	default:
+		return word == p->ret;
+	}
+}
+
 static int on_entry(MsPyTracker *t, const MsPyStopHandler *h, int lwp)
 {
 	enum alloc_kind kind = h->kind;
@@ -733,8 +983,8 @@ static int on_entry(MsPyTracker *t, const MsPyStopHandler *h, int lwp)
 	if (!ts)
 		return -1;
 	/* Calls left by longjmp or a thread that unwound past them. */
-	while (ts->n && ts->stack[ts->n - 1].entry_sp < r.rsp) {
-		pending_drop(&ts->stack[--ts->n]);
+	while (ts->n && !pending_alive(t, &ts->stack[ts->n - 1], r.rsp)) {
+		pending_drop(t, &ts->stack[--ts->n]);
 		t->lost++;
 	}
 	if (ts->n) {
@@ -760,39 +1010,19 @@ static int on_entry(MsPyTracker *t, const MsPyStopHandler *h, int lwp)
 	p.a0 = r.rdi;
 	p.a1 = r.rsi;
 	p.a2 = r.rdx;
-	p.npcs = unwind(t, &r, t->scratch, &p.total);
+	p.npcs = unwind(t, lwp, &r, t->pcbuf, &p.total);
 	if (!p.npcs) {
 		t->lost++;
 		return 0;
 	}
-	p.ret = t->scratch[0];
+	if (read_u64(t, r.rsp, &p.ret) < 0) {
+		t->lost++;
+		return 0;
+	}
 	p.pcs = malloc(p.npcs * sizeof(uint64_t));
 	if (!p.pcs)
 		return -1;
-	memcpy(p.pcs, t->scratch, p.npcs * sizeof(uint64_t));
-	/* A breakpoint of GDB's own at the return address (finish, next,
-	 * until, an inferior call's dummy) or a single-step arrival (GDB is
-	 * stepping this thread and will read [rsp] itself): leave the stack
-	 * alone and catch the return with a breakpoint there. */
-	if (t->sites_only || read_mem(t, p.ret, &byte, 1) < 0 ||
-	    byte == 0xcc || !hit_by_int3(lwp)) {
-		PyObject *res;
-
-		t->site_entries++;
-		res = PyObject_CallFunction(t->need_site, "K",
-					    (unsigned long long)p.ret);
-		if (!res) {
-			free(p.pcs);
-			return -1;
-		}
-		Py_DECREF(res);
-	} else {
-		if (write_ret(t, r.rsp, t->trampoline) < 0) {
-			free(p.pcs);
-			return -1;
-		}
-		p.swapped = true;
-	}
+	memcpy(p.pcs, t->pcbuf, p.npcs * sizeof(uint64_t));
 	if (ts->n == ts->cap) {
 		size_t nc = ts->cap ? 2 * ts->cap : 4;
 		pending *n = realloc(ts->stack, nc * sizeof(*n));
@@ -803,6 +1033,50 @@ static int on_entry(MsPyTracker *t, const MsPyStopHandler *h, int lwp)
 		}
 		ts->stack = n;
 		ts->cap = nc;
+	}
+	p.stub = -1;
+	/* A breakpoint of GDB's own at the return address (finish, next,
+	 * until, an inferior call's dummy) or a single-step arrival (GDB is
+	 * stepping this thread and will read [rsp] itself): leave the stack
+	 * alone and catch the return with a breakpoint there. So too for
+	 * posix_memalign in stub mode: its result is in memory the caller
+	 * may reuse before the next stop. */
+	if (t->capture != CAP_SITE &&
+	    (h->shared || read_mem(t, p.ret, &byte, 1) < 0 || byte == 0xcc ||
+	     !hit_by_int3(lwp)))
+		p.capture = CAP_SITE;
+	else if (t->capture == CAP_STUB &&
+		 (kind == K_POSIX_MEMALIGN || (p.stub = alloc_stub(t)) < 0))
+		p.capture = CAP_SITE;
+	else
+		p.capture = t->capture;
+	if (p.capture == CAP_STUB) {
+		t->stub_entries++;
+		if (arm_stub(t, lwp, p.stub, r.rsp, p.ret) < 0) {
+			/* not the stack: a failed write cannot have swapped
+			 * it */
+			t->stub_used[p.stub] = false;
+			t->narmed--;
+			p.stub = -1;
+			p.capture = CAP_SITE;
+		}
+	}
+	if (p.capture == CAP_SITE) {
+		PyObject *res;
+
+		t->site_entries++;
+		res = PyObject_CallFunction(t->need_site, "K",
+					    (unsigned long long)p.ret);
+		if (!res) {
+			free(p.pcs);
+			return -1;
+		}
+		Py_DECREF(res);
+	} else if (p.capture == CAP_TRAMPOLINE) {
+		if (write_ret(t, r.rsp, t->trampoline) < 0) {
+			free(p.pcs);
+			return -1;
+		}
 	}
 	ts->stack[ts->n++] = p;
 	return 0;
@@ -825,7 +1099,8 @@ static int on_return(MsPyTracker *t, enum alloc_kind kind, int lwp)
 		return -1;
 	for (i = ts->n; i > 0; i--)
 		if (ts->stack[i - 1].entry_sp + 8 == r.rsp &&
-		    ts->stack[i - 1].swapped == (kind == K_RETURN))
+		    ts->stack[i - 1].capture ==
+			    (kind == K_RETURN ? CAP_TRAMPOLINE : CAP_SITE))
 			break;
 	if (!i)
 		return 0; /* not ours: someone else's code at this address */
@@ -836,8 +1111,66 @@ static int on_return(MsPyTracker *t, enum alloc_kind kind, int lwp)
 	while (ts->n > i) {
 		if (ts->n - 1 != i)
 			t->lost++;
-		pending_drop(&ts->stack[--ts->n]);
+		pending_drop(t, &ts->stack[--ts->n]);
 	}
+	return 0;
+}
+
+static size_t tracker_in_flight(const MsPyTracker *self)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < self->nthreads; i++)
+		n += self->threads[i].n;
+	return n;
+}
+
+static void tracker_clear_threads(MsPyTracker *self);
+
+/* Opens what reads process pid: its memory and the unwinder. */
+static int tracker_open(MsPyTracker *t, int pid)
+{
+	char path[64];
+	int fd;
+	ms_unwinder *u;
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		PyErr_SetFromErrnoWithFilename(PyExc_OSError, path);
+		return -1;
+	}
+	u = ms_unwinder_new(pid, unwind_read, t);
+	if (!u) {
+		close(fd);
+		PyErr_NoMemory();
+		return -1;
+	}
+	if (t->memfd >= 0)
+		close(t->memfd);
+	ms_unwinder_free(t->unw);
+	t->memfd = fd;
+	t->unw = u;
+	t->pid = pid;
+	ms_dwfl_free(t->dwfl);
+	t->dwfl = NULL;
+	return 0;
+}
+
+/* The process became pid (a fork child that GDB follows): its memory is a
+ * copy of the parent's, live blocks and the stub mapping included, and it
+ * has one thread, which was in no allocator call. */
+static int tracker_retarget(MsPyTracker *t, int pid)
+{
+	if (tracker_open(t, pid) < 0)
+		return -1;
+	/* the calls that returned through a stub before the fork are in the
+	 * child's copy of the stub data too */
+	collect_stubs(t);
+	t->lost += tracker_in_flight(t);
+	tracker_clear_threads(t);
+	memset(t->stub_used, 0, sizeof(t->stub_used));
+	t->narmed = 0;
 	return 0;
 }
 
@@ -846,27 +1179,35 @@ static PyObject *stop_handler_call(MsPyStopHandler *self, PyObject *args,
 {
 	MsPyTracker *t = self->tracker;
 	struct timespec t0, t1;
-	int lwp, rc;
+	int lwp, pid, rc;
 
 	if (!t->active)
 		Py_RETURN_FALSE;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	t->hits[self->kind]++;
-	lwp = current_lwp(t);
+	collect_stubs(t);
+	lwp = current_lwp(t, &pid);
 	if (lwp < 0)
 		return NULL;
+	/* another inferior of GDB's (a fork child kept with detach-on-fork
+	 * off) runs the same code: not the tracked process */
+	if (pid != t->pid) {
+		t->foreign++;
+		goto out;
+	}
 	if (self->kind == K_RETURN || self->kind == K_SITE)
 		rc = on_return(t, self->kind, lwp);
 	else
 		rc = on_entry(t, self, lwp);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	t->handler_ns += (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL +
-				    (t1.tv_nsec - t0.tv_nsec));
 	if (rc < 0) {
 		if (!PyErr_Occurred())
 			PyErr_NoMemory();
 		return NULL;
 	}
+out:
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	t->handler_ns += (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL +
+				    (t1.tv_nsec - t0.tv_nsec));
 	Py_RETURN_FALSE;
 }
 
@@ -876,6 +1217,13 @@ static void stop_handler_dealloc(MsPyStopHandler *self)
 	Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
+static PyMemberDef stop_handler_members[] = {
+	{ "shared", T_BOOL, offsetof(MsPyStopHandler, shared), 0,
+	  "a breakpoint of the user's is inside this allocator: calls "
+	  "keep their real return address" },
+	{ NULL, 0, 0, 0, NULL },
+};
+
 PyTypeObject MsPyStopHandler_Type = {
 	PyVarObject_HEAD_INIT(NULL, 0)
 	.tp_name = "memsnap._memsnap._StopHandler",
@@ -883,6 +1231,7 @@ PyTypeObject MsPyStopHandler_Type = {
 	.tp_dealloc = (destructor)stop_handler_dealloc,
 	.tp_call = (ternaryfunc)stop_handler_call,
 	.tp_flags = Py_TPFLAGS_DEFAULT,
+	.tp_members = stop_handler_members,
 	.tp_doc = "The stop() of one of memsnap's internal breakpoints.",
 };
 
@@ -963,19 +1312,24 @@ out:
 static PyObject *tracker_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 {
 	static const char *kwlist[] = { "pid", "frames", "need_site",
-					"trampoline", NULL };
+					"capture", NULL };
 	MsPyTracker *self;
 	int pid;
 	unsigned int frames = 1;
 	PyObject *need_site;
-	int trampoline_mode = 0;
+	const char *capture = "stub";
 	ms_error err = { 0 };
-	char path[64];
 
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "iIO|p:Tracker",
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "iIO|s:Tracker",
 					 (char **)kwlist, &pid, &frames,
-					 &need_site, &trampoline_mode))
+					 &need_site, &capture))
 		return NULL;
+	if (strcmp(capture, "stub") != 0 && strcmp(capture, "site") != 0 &&
+	    strcmp(capture, "trampoline") != 0) {
+		PyErr_Format(PyExc_ValueError, "capture must be 'stub', 'site' "
+			     "or 'trampoline', not '%s'", capture);
+		return NULL;
+	}
 	if (frames < 1 || frames > MS_MAX_FRAMES) {
 		PyErr_Format(PyExc_ValueError, "frames must be in 1..%d",
 			     MS_MAX_FRAMES);
@@ -991,8 +1345,8 @@ static PyObject *tracker_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 	self->gdb = PyImport_ImportModule("gdb");
 	if (!self->gdb)
 		goto fail;
-	self->scratch = calloc(MS_MAX_FRAMES, sizeof(uint64_t));
-	if (!self->scratch) {
+	self->pcbuf = calloc(MS_MAX_FRAMES, sizeof(uint64_t));
+	if (!self->pcbuf) {
 		PyErr_NoMemory();
 		goto fail;
 	}
@@ -1000,19 +1354,17 @@ static PyObject *tracker_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 		mspy_raise(&err);
 		goto fail;
 	}
-	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
-	self->memfd = open(path, O_RDONLY | O_CLOEXEC);
-	if (self->memfd < 0) {
-		PyErr_SetFromErrnoWithFilename(PyExc_OSError, path);
+	if (tracker_open(self, pid) < 0)
 		goto fail;
-	}
 	self->table = ms_table_new(&err);
 	if (!self->table) {
 		mspy_raise(&err);
 		goto fail;
 	}
 	self->active = true;
-	self->sites_only = !trampoline_mode;
+	/* stub mode catches returns at call sites until set_stubs() */
+	self->capture = capture[1] == 'r' ? CAP_TRAMPOLINE
+		      : capture[1] == 't' ? CAP_STUB : CAP_SITE;
 	return (PyObject *)self;
 fail:
 	Py_DECREF(self);
@@ -1025,7 +1377,7 @@ static void tracker_clear_threads(MsPyTracker *self)
 		thread_state *ts = &self->threads[i];
 
 		for (size_t j = 0; j < ts->n; j++)
-			pending_drop(&ts->stack[j]);
+			pending_drop(self, &ts->stack[j]);
 		free(ts->stack);
 	}
 	free(self->threads);
@@ -1038,7 +1390,9 @@ static void tracker_dealloc(MsPyTracker *self)
 	tracker_clear_threads(self);
 	ms_table_free(self->table);
 	ms_dwfl_free(self->dwfl);
-	free(self->scratch);
+	ms_unwinder_free(self->unw);
+	free(self->wrappers);
+	free(self->pcbuf);
 	if (self->memfd >= 0)
 		close(self->memfd);
 	Py_XDECREF(self->gdb);
@@ -1064,6 +1418,7 @@ static PyObject *tracker_handler(MsPyTracker *self, PyObject *args)
 		h->tracker = (MsPyTracker *)Py_NewRef(self);
 		h->kind = (enum alloc_kind)k;
 		h->addr = addr;
+		h->shared = 0;
 		return (PyObject *)h;
 	}
 	return PyErr_Format(PyExc_ValueError, "unknown allocator kind '%s'",
@@ -1074,20 +1429,34 @@ static PyObject *tracker_handler(MsPyTracker *self, PyObject *args)
  * turns into a site call; the caller writes the real return addresses
  * back (through GDB) and puts site breakpoints on them. Called at every
  * stop the user sees, so that backtraces, `finish` and `next` see the
- * real stack. */
+ * real stack. A slot that no longer holds what was swapped in belongs to
+ * a frame left by longjmp: it is someone else's stack now. */
 static PyObject *tracker_unswap(MsPyTracker *self, PyObject *unused)
 {
 	PyObject *list = PyList_New(0);
 
+	collect_stubs(self);
 	for (size_t i = 0; list && i < self->nthreads; i++) {
 		thread_state *ts = &self->threads[i];
 
-		for (size_t j = 0; j < ts->n; j++) {
+		for (size_t j = ts->n; j-- > 0;) {
 			pending *p = &ts->stack[j];
 			PyObject *item;
+			uint64_t word, swapped_in;
 
-			if (!p->swapped)
+			if (p->capture == CAP_SITE)
 				continue;
+			swapped_in = p->capture == CAP_STUB
+					     ? stub_code(self, p->stub)
+					     : self->trampoline;
+			if (read_u64(self, p->entry_sp, &word) < 0 ||
+			    word != swapped_in) {
+				while (ts->n > j) {
+					self->lost++;
+					pending_drop(self, &ts->stack[--ts->n]);
+				}
+				continue;
+			}
 			item = Py_BuildValue("(KK)",
 					     (unsigned long long)p->entry_sp,
 					     (unsigned long long)p->ret);
@@ -1097,10 +1466,148 @@ static PyObject *tracker_unswap(MsPyTracker *self, PyObject *unused)
 				break;
 			}
 			Py_DECREF(item);
-			p->swapped = false;
+			if (p->capture == CAP_STUB) {
+				self->stub_used[p->stub] = false;
+				self->narmed--;
+				p->stub = -1;
+			}
+			p->capture = CAP_SITE;
 		}
 	}
 	return list;
+}
+
+/* stub_threads() -> [(lwp, return address)]: the threads standing inside
+ * a return stub (they returned from the allocator and have not jumped
+ * back yet). Their calls are recorded here; the caller moves each to its
+ * return address (through GDB) so that the user never sees a stub. */
+static PyObject *tracker_stub_threads(MsPyTracker *self, PyObject *unused)
+{
+	PyObject *list = PyList_New(0);
+
+	if (!list || !self->stubs)
+		return list;
+	collect_stubs(self);
+	for (size_t i = 0; i < self->nthreads; i++) {
+		thread_state *ts = &self->threads[i];
+		struct user_regs_struct r;
+		uint64_t off, ret;
+		int stub;
+		PyObject *item;
+
+		if (get_regs(ts->lwp, &r) < 0 || r.rip < self->stubs ||
+		    r.rip >= self->stubs + STUB_DATA)
+			continue;
+		off = r.rip - self->stubs;
+		stub = (int)(off / STUB_SIZE);
+		/* past the load of the return address into r11 (the stub's
+		 * data may be another call's by now) */
+		if (off % STUB_SIZE >= 14)
+			ret = r.r11;
+		else if (read_u64(self, stub_data_addr(self, stub), &ret) < 0)
+			continue;
+		for (size_t j = ts->n; j-- > 0;) {
+			if (ts->stack[j].capture != CAP_STUB ||
+			    ts->stack[j].stub != stub)
+				continue;
+			record(self, &ts->stack[j], r.rax);
+			while (ts->n > j) {
+				if (ts->n - 1 != j)
+					self->lost++;
+				pending_drop(self, &ts->stack[--ts->n]);
+			}
+			break;
+		}
+		item = Py_BuildValue("(iK)", ts->lwp, (unsigned long long)ret);
+		if (!item || PyList_Append(list, item) < 0) {
+			Py_XDECREF(item);
+			Py_DECREF(list);
+			return NULL;
+		}
+		Py_DECREF(item);
+	}
+	return list;
+}
+
+/* site_returns() -> set of the return addresses that calls in flight
+ * wait for at a site breakpoint. */
+static PyObject *tracker_site_returns(MsPyTracker *self, PyObject *unused)
+{
+	PyObject *set = PySet_New(NULL);
+
+	for (size_t i = 0; set && i < self->nthreads; i++) {
+		thread_state *ts = &self->threads[i];
+
+		for (size_t j = 0; j < ts->n; j++) {
+			PyObject *a;
+
+			if (ts->stack[j].capture != CAP_SITE)
+				continue;
+			a = PyLong_FromUnsignedLongLong(ts->stack[j].ret);
+			if (!a || PySet_Add(set, a) < 0) {
+				Py_XDECREF(a);
+				Py_CLEAR(set);
+			} else {
+				Py_DECREF(a);
+			}
+		}
+	}
+	return set;
+}
+
+/* write_stub(p, code, data): mov %rax, result(%rip);
+ * mov ret(%rip), %r11; movb $1, done(%rip); jmp *%r11 */
+static void put_rel32(uint8_t *p, uint64_t target, uint64_t next_insn)
+{
+	int32_t d = (int32_t)(target - next_insn);
+
+	memcpy(p, &d, 4);
+}
+
+static void write_stub(uint8_t *p, uint64_t code, uint64_t data)
+{
+	static const uint8_t tmpl[24] = {
+		0x48, 0x89, 0x05, 0, 0, 0, 0,
+		0x4c, 0x8b, 0x1d, 0, 0, 0, 0,
+		0xc6, 0x05, 0, 0, 0, 0, 0x01,
+		0x41, 0xff, 0xe3 };
+
+	memcpy(p, tmpl, sizeof(tmpl));
+	put_rel32(p + 3, data + offsetof(stub_data, result), code + 7);
+	put_rel32(p + 10, data + offsetof(stub_data, ret), code + 14);
+	put_rel32(p + 16, data + offsetof(stub_data, done), code + 21);
+}
+
+/* set_stubs(addr): the scratch mapping (SCRATCH_SIZE bytes at addr, the
+ * first page executable, the second writable) gets its stubs, and calls
+ * return through them from now on. set_stubs(0): no stubs any more (the
+ * caller put every swapped return address back and unmaps it). */
+static PyObject *tracker_set_stubs(MsPyTracker *self, PyObject *arg)
+{
+	unsigned long long addr = PyLong_AsUnsignedLongLong(arg);
+	uint8_t page[SCRATCH_SIZE];
+
+	if (addr == (unsigned long long)-1 && PyErr_Occurred())
+		return NULL;
+	if (addr == 0) {
+		self->stubs = 0;
+		memset(self->stub_used, 0, sizeof(self->stub_used));
+		self->narmed = 0;
+		Py_RETURN_NONE;
+	}
+	if (addr & 4095)
+		return PyErr_Format(PyExc_ValueError, "set_stubs: 0x%llx is "
+				    "not page-aligned", addr);
+	memset(page, 0xcc, STUB_DATA);
+	for (int i = 0; i < NSTUBS; i++)
+		write_stub(page + i * STUB_SIZE, addr + (uint64_t)i * STUB_SIZE,
+			   addr + STUB_DATA + (uint64_t)i * sizeof(stub_data));
+	memset(page + STUB_DATA, 0, SCRATCH_SIZE - STUB_DATA);
+	if (pwrite(self->memfd, page, sizeof(page), (off_t)addr) !=
+	    (ssize_t)sizeof(page))
+		return PyErr_SetFromErrno(PyExc_OSError);
+	self->stubs = addr;
+	Py_RETURN_NONE;
 }
 
 /* Forget the pending calls of a thread that exited. */
@@ -1116,11 +1623,93 @@ static PyObject *tracker_thread_exited(MsPyTracker *self, PyObject *arg)
 		if (ts->lwp != lwp)
 			continue;
 		for (size_t j = 0; j < ts->n; j++)
-			pending_drop(&ts->stack[j]);
+			pending_drop(self, &ts->stack[j]);
 		free(ts->stack);
 		self->threads[i] = self->threads[--self->nthreads];
 		break;
 	}
+	Py_RETURN_NONE;
+}
+
+/* new_image(): the process exec'd. Its memory, threads, heap and
+ * modules are new: a new trace set, as the attacher does; the caller
+ * deletes the breakpoints and hooks the new image's allocators. */
+static PyObject *tracker_new_image(MsPyTracker *self, PyObject *unused)
+{
+	ms_error err = { 0 };
+
+	if (tracker_open(self, self->pid) < 0)
+		return NULL;
+	self->lost += tracker_in_flight(self);
+	tracker_clear_threads(self);
+	self->stubs = 0;
+	memset(self->stub_used, 0, sizeof(self->stub_used));
+	self->narmed = 0;
+	ms_table_clear(self->table);
+	if (find_trampoline(self->pid, &self->trampoline, &err) < 0)
+		self->trampoline = 0;
+	Py_RETURN_NONE;
+}
+
+/* set_wrappers([(start, end)]): the address ranges of the allocation
+ * wrappers (operator new, strdup...) whose frames are skipped. */
+static PyObject *tracker_set_wrappers(MsPyTracker *self, PyObject *arg)
+{
+	PyObject *seq = PySequence_Fast(arg, "set_wrappers takes a sequence");
+	Py_ssize_t n;
+	uint64_t (*v)[2];
+
+	if (!seq)
+		return NULL;
+	n = PySequence_Fast_GET_SIZE(seq);
+	v = calloc(n ? (size_t)n : 1, sizeof(*v));
+	if (!v) {
+		Py_DECREF(seq);
+		return PyErr_NoMemory();
+	}
+	for (Py_ssize_t i = 0; i < n; i++) {
+		unsigned long long a, b;
+
+		if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, i),
+				      "KK:set_wrappers", &a, &b)) {
+			free(v);
+			Py_DECREF(seq);
+			return NULL;
+		}
+		v[i][0] = a;
+		v[i][1] = b;
+	}
+	Py_DECREF(seq);
+	free(self->wrappers);
+	self->wrappers = v;
+	self->nwrappers = (size_t)n;
+	Py_RETURN_NONE;
+}
+
+/* modules_changed(): a module was loaded or unloaded; unwind tables and
+ * symbols are looked up afresh. */
+static PyObject *tracker_modules_changed(MsPyTracker *self, PyObject *unused)
+{
+	ms_unwinder_flush(self->unw);
+	Py_RETURN_NONE;
+}
+
+/* retarget(pid): GDB follows the fork child pid and detached the tracked
+ * process. */
+static PyObject *tracker_retarget_py(MsPyTracker *self, PyObject *arg)
+{
+	long pid = PyLong_AsLong(arg);
+
+	if (pid == -1 && PyErr_Occurred())
+		return NULL;
+	if (tracker_retarget(self, (int)pid) < 0)
+		return NULL;
+	Py_RETURN_NONE;
+}
+
+static PyObject *tracker_collect(MsPyTracker *self, PyObject *unused)
+{
+	collect_stubs(self);
 	Py_RETURN_NONE;
 }
 
@@ -1130,14 +1719,6 @@ static PyObject *tracker_deactivate(MsPyTracker *self, PyObject *unused)
 	Py_RETURN_NONE;
 }
 
-static size_t tracker_in_flight(const MsPyTracker *self)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < self->nthreads; i++)
-		n += self->threads[i].n;
-	return n;
-}
 
 static int add_meta(ms_capture *c, const char *key, const char *value,
 		    ms_error *err)
@@ -1164,6 +1745,7 @@ static PyObject *tracker_take(MsPyTracker *self, PyObject *unused)
 	} else if (ms_dwfl_refresh(self->dwfl, &err) < 0) {
 		return mspy_raise(&err);
 	}
+	collect_stubs(self);
 	c = ms_capture_take(self->table, self->frames, &err);
 	if (!c)
 		return mspy_raise(&err);
@@ -1238,9 +1820,16 @@ static PyObject *tracker_stats(MsPyTracker *self, PyObject *unused)
 	SET("recorded", PyLong_FromUnsignedLongLong(self->recorded));
 	SET("nested", PyLong_FromUnsignedLongLong(self->nested));
 	SET("site_entries", PyLong_FromUnsignedLongLong(self->site_entries));
+	SET("stub_entries", PyLong_FromUnsignedLongLong(self->stub_entries));
+	SET("stubs", PyLong_FromUnsignedLongLong(self->stubs));
+	SET("capture", PyUnicode_FromString(
+		self->capture == CAP_STUB ? "stub" :
+		self->capture == CAP_TRAMPOLINE ? "trampoline" : "site"));
 	SET("lost", PyLong_FromUnsignedLongLong(self->lost));
 	SET("handler_us", PyLong_FromUnsignedLongLong(self->handler_ns / 1000));
+	SET("unwind_us", PyLong_FromUnsignedLongLong(self->unwind_ns / 1000));
 	SET("errors", PyLong_FromUnsignedLongLong(self->errors));
+	SET("foreign", PyLong_FromUnsignedLongLong(self->foreign));
 	SET("last_error", PyUnicode_FromString(self->last_error));
 	SET("live_blocks", PyLong_FromSize_t(ms_table_count(self->table)));
 	SET("in_flight", PyLong_FromSize_t(tracker_in_flight(self)));
@@ -1258,6 +1847,24 @@ static PyMethodDef tracker_methods[] = {
 
 	{ "unswap", (PyCFunction)tracker_unswap, METH_NOARGS,
 	  "unswap() -> [(stack address, real return address)]" },
+	{ "stub_threads", (PyCFunction)tracker_stub_threads, METH_NOARGS,
+	  "stub_threads() -> [(lwp, return address)] of threads in a stub" },
+	{ "site_returns", (PyCFunction)tracker_site_returns, METH_NOARGS,
+	  "site_returns() -> set of return addresses with a site call "
+	  "in flight" },
+	{ "set_stubs", (PyCFunction)tracker_set_stubs, METH_O,
+	  "set_stubs(addr): return stubs in the scratch mapping at addr "
+	  "(0: none)" },
+	{ "retarget", (PyCFunction)tracker_retarget_py, METH_O,
+	  "retarget(pid): GDB follows the fork child pid" },
+	{ "new_image", (PyCFunction)tracker_new_image, METH_NOARGS,
+	  "new_image(): the process exec'd: a new trace set" },
+	{ "set_wrappers", (PyCFunction)tracker_set_wrappers, METH_O,
+	  "set_wrappers([(start, end)]): allocation wrappers, skipped" },
+	{ "modules_changed", (PyCFunction)tracker_modules_changed, METH_NOARGS,
+	  "modules_changed(): a module was loaded or unloaded" },
+	{ "collect", (PyCFunction)tracker_collect, METH_NOARGS,
+	  "collect(): record the calls that returned through a stub" },
 	{ "thread_exited", (PyCFunction)tracker_thread_exited, METH_O,
 	  "thread_exited(lwp): forget the thread's pending calls" },
 	{ "deactivate", (PyCFunction)tracker_deactivate, METH_NOARGS,
@@ -1269,6 +1876,12 @@ static PyMethodDef tracker_methods[] = {
 	{ NULL, NULL, 0, NULL },
 };
 
+static PyMemberDef tracker_members[] = {
+	{ "pid", T_INT, offsetof(MsPyTracker, pid), READONLY,
+	  "the tracked process (a fork child once GDB follows it)" },
+	{ NULL, 0, 0, 0, NULL },
+};
+
 PyTypeObject MsPyTracker_Type = {
 	PyVarObject_HEAD_INIT(NULL, 0)
 	.tp_name = "memsnap._memsnap.Tracker",
@@ -1278,5 +1891,6 @@ PyTypeObject MsPyTracker_Type = {
 	.tp_doc = "Tracker(pid, frames, need_site): the live trace set of a "
 		  "GDB inferior, fed by stop handlers of internal breakpoints.",
 	.tp_methods = tracker_methods,
+	.tp_members = tracker_members,
 	.tp_new = tracker_new,
 };

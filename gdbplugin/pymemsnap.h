@@ -137,6 +137,7 @@ extern PyTypeObject MsPySession_Type;
 extern PyTypeObject MsPyTracker_Type;
 extern PyTypeObject MsPyStopHandler_Type;
 MSPY_INTERNAL PyObject *mspy_check_core(PyObject *mod, PyObject *args);
+MSPY_INTERNAL PyObject *mspy_allocator_entries(PyObject *mod, PyObject *args);
 
 /* ---------------------------------------------------------------- utils */
 

@@ -124,6 +124,11 @@ static PyObject *py_format_size(PyObject *mod, PyObject *args)
 static PyMethodDef module_methods[] = {
 	{ "_format_size", py_format_size, METH_VARARGS,
 	  "_format_size(size, sign) -> str, as tracemalloc formats sizes." },
+	{ "allocator_entries", mspy_allocator_entries, METH_VARARGS,
+	  "allocator_entries(pid, module=None) -> [(name, address, module, "
+	  "size)]: every definition of an allocator entry point or an "
+	  "allocation wrapper in the process's modules (or in the one "
+	  "module of that path)" },
 	{ "check_core", mspy_check_core, METH_VARARGS,
 	  "check_core(snapshot, core, executable=None, core_pid=0) -> "
 	  "[problems]: whether a snapshot belongs to a core (pid, build-ids)" },
