@@ -20,6 +20,7 @@
 #include "config.h"
 
 #include "tracer.h"
+#include "mappings.h"
 #include "memsnap_symbols.h"
 #include "session.h"
 
@@ -89,6 +90,7 @@ typedef struct tracer {
 	uint64_t scratch;
 	unwinder *unw;
 	ms_table *table;
+	mappings maps;         /* extents of the blocks of domain 1 */
 	ms_dwfl *dwfl;
 	bool stub_used[NSTUBS];
 	unsigned narmed;       /* stubs in use */
@@ -298,12 +300,33 @@ static bool mul_overflow(uint64_t a, uint64_t b, uint64_t *out)
 	return __builtin_mul_overflow(a, b, out);
 }
 
+/* The mmap, munmap or mremap in e returned rax: the program's anonymous
+ * mappings change as the kernel changed them (mappings.h). Unknown
+ * mappings (the allocator's own, or older than the attach) stay unknown:
+ * their unmaps are not counted as frees of unknown blocks. */
+static void record_mapping(tracer *tr, const shadow_entry *e, uint64_t rax)
+{
+	const uint64_t *a = e->args;
+	mapping_stack st = { e->pcs, e->npcs, e->total };
+	ms_error err;
+	int rc = 0;
+
+	if (e->fn == FN_MMAP && rax < (uint64_t)-4096)
+		rc = mappings_mmap(&tr->maps, tr->table, rax, a[1],
+				   a[3] & MAP_ANONYMOUS, &st, &err);
+	else if (e->fn == FN_MUNMAP && rax == 0)
+		rc = mappings_munmap(&tr->maps, tr->table, a[0], a[1], &err);
+	else if (e->fn == FN_MREMAP && rax < (uint64_t)-4096)
+		rc = mappings_mremap(&tr->maps, tr->table, a[0], a[1], a[2],
+				     a[3], rax, &st, &err);
+	table_error(tr, rc, &err);
+}
+
 /* The call in e returned rax: account for what the allocator did. */
 static void record_return(tracer *tr, const shadow_entry *e, uint64_t rax)
 {
 	const uint64_t *a = e->args;
 	uint64_t size, p;
-	ms_block b;
 
 	switch (e->fn) {
 	case FN_MALLOC:
@@ -349,19 +372,9 @@ static void record_return(tracer *tr, const shadow_entry *e, uint64_t rax)
 		}
 		break;
 	case FN_MMAP:
-		if (rax < (uint64_t)-4096 && (a[3] & MAP_ANONYMOUS))
-			record_alloc(tr, MS_DOMAIN_MMAP, rax, a[1], e);
-		break;
 	case FN_MUNMAP:
-		if (rax == 0 && ms_table_lookup(tr->table, MS_DOMAIN_MMAP,
-						a[0], &b) == MS_OK)
-			record_free(tr, MS_DOMAIN_MMAP, a[0]);
-		break;
 	case FN_MREMAP:
-		if (rax < (uint64_t)-4096 &&
-		    ms_table_lookup(tr->table, MS_DOMAIN_MMAP, a[0], &b) ==
-			    MS_OK)
-			record_realloc(tr, a[0], rax, a[2], e, MS_DOMAIN_MMAP);
+		record_mapping(tr, e, rax);
 		break;
 	case FN_FREE:
 	case FN_COUNT:
@@ -658,7 +671,10 @@ static void handle_entry(tracer *tr, thread *th, breakpoint *bp,
 		if (fn == FN_FREE) {
 			if (regs->rdi)
 				record_free(tr, MS_DOMAIN_MALLOC, regs->rdi);
-		} else if (!(fn == FN_MMAP && !(regs->rcx & MAP_ANONYMOUS)) &&
+		} else if (/* a file mmap matters only when MAP_FIXED puts
+			    * it over a program's anonymous pages */
+			   !(fn == FN_MMAP &&
+			     !(regs->rcx & (MAP_ANONYMOUS | MAP_FIXED))) &&
 			   (e = push_shadow(tr, th))) {
 			e->fn = fn;
 			e->args[0] = regs->rdi;
@@ -891,6 +907,7 @@ static void handle_exec(tracer *tr, thread *th)
 	th->nshadow = 0; /* the stubs went with the old image */
 	teardown_image(tr);
 	ms_table_clear(tr->table);
+	mappings_clear(&tr->maps);
 	VERBOSE(tr, "process %d exec'd: a new trace set", (int)tr->pid);
 	start_image(tr, th);
 	resume(th, 0);
@@ -2081,6 +2098,7 @@ int tracer_main(const tracer_options *o)
 		free_shadow(&tr.threads[i]);
 	free(tr.threads);
 	free(tr.children);
+	mappings_clear(&tr.maps);
 	ms_table_free(tr.table);
 	return status;
 }
