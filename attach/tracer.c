@@ -96,6 +96,9 @@ typedef struct tracer {
 	unsigned narmed;       /* stubs in use */
 	uint64_t entry_addr;   /* temporary breakpoint at the exec entry */
 	uint8_t entry_orig;
+	uint64_t rbrk_addr;    /* int3 on the dynamic linker's r_brk */
+	uint8_t rbrk_orig;
+	uint64_t rdebug_addr;  /* its r_debug */
 	bool stopping;         /* stop_all in progress: hold what stops */
 	thread *stepper;       /* single-stepping a displaced insn */
 	breakpoint *step_bp;
@@ -747,6 +750,8 @@ static void handle_return(tracer *tr, thread *th,
 
 /* ------------------------------------------------------------ set-up */
 
+static void insert_rbrk(tracer *tr);
+
 static int setup_breakpoints(tracer *tr, pid_t tid, char *err, size_t errlen)
 {
 	uint64_t slot;
@@ -812,6 +817,7 @@ static int setup_breakpoints(tracer *tr, pid_t tid, char *err, size_t errlen)
 		return -1;
 	}
 	tr->tracing = true;
+	insert_rbrk(tr); /* attach: modules dlopen'd from now on */
 	return 0;
 }
 
@@ -843,6 +849,7 @@ static void teardown_image(tracer *tr)
 	tr->dwfl = NULL;
 	tr->nbps = 0;
 	tr->scratch = 0;
+	tr->rbrk_addr = 0;
 	tr->tracing = false;
 	memset(tr->stub_used, 0, sizeof(tr->stub_used));
 	tr->narmed = 0;
@@ -868,6 +875,9 @@ static void start_image(tracer *tr, thread *th)
 		tr->entry_addr = 0;
 		want_detach = 1;
 	}
+	/* the libraries' constructors run before the entry point: set up
+	 * as soon as the dynamic linker has mapped and relocated them */
+	insert_rbrk(tr);
 	(void)th;
 }
 
@@ -880,11 +890,105 @@ static void handle_entry_point(tracer *tr, thread *th,
 	tr->entry_addr = 0;
 	regs->rip--;
 	ptrace(PTRACE_SETREGS, th->tid, 0, regs);
-	if (setup_breakpoints(tr, th->tid, err, sizeof(err)) < 0) {
+	if (!tr->tracing &&
+	    setup_breakpoints(tr, th->tid, err, sizeof(err)) < 0) {
 		tracer_msg("%s", err);
 		tr->exit_code = EXIT_TRACER_UNSUPPORTED;
 		want_detach = 1;
 		return;
+	}
+	resume(th, 0);
+}
+
+/* ------------------------------------------------ the dynamic linker */
+
+/* The dynamic linker calls _dl_debug_state (r_debug.r_brk), an empty
+ * function, before and after each change of the link map: at start-up
+ * once every library is mapped and relocated, before any constructor
+ * runs, and at each dlopen and dlclose. An int3 there, never lifted: its
+ * hit is emulated as the function's return. */
+static void write_rbrk(tracer *tr, bool in)
+{
+	static const uint8_t int3 = 0xcc;
+
+	if (tr->rbrk_addr)
+		target_write(&tr->mem, tr->rbrk_addr,
+			     in ? &int3 : &tr->rbrk_orig, 1);
+}
+
+static void insert_rbrk(tracer *tr)
+{
+	uint64_t brk, rdebug;
+
+	if (tr->rbrk_addr ||
+	    symbols_dynamic_linker(tr->pid, &brk, &rdebug) < 0 ||
+	    target_read(&tr->mem, brk, &tr->rbrk_orig, 1) < 0)
+		return;
+	tr->rbrk_addr = brk;
+	tr->rdebug_addr = rdebug;
+	write_rbrk(tr, true);
+	VERBOSE(tr, "dynamic linker's r_brk at %#llx",
+		(unsigned long long)brk);
+}
+
+/* The link map changed while tracing (dlopen, dlclose): new modules bring
+ * wrappers to skip and unwind tables, an unloaded one's pages may be
+ * reused by the next. */
+static void link_map_changed(tracer *tr)
+{
+	symbols fresh;
+	char err[512];
+
+	if (tr->unw)
+		unwinder_flush(tr->unw);
+	if (symbols_resolve(&fresh, tr->pid, &tr->mem, err, sizeof(err)) < 0)
+		return;
+	free(tr->sym.wrappers);
+	tr->sym.wrappers = fresh.wrappers;
+	tr->sym.nwrappers = fresh.nwrappers;
+	fresh.wrappers = NULL;
+	symbols_destroy(&fresh);
+	VERBOSE(tr, "link map changed: %zu wrapper functions",
+		tr->sym.nwrappers);
+}
+
+static void handle_rbrk(tracer *tr, thread *th, struct user_regs_struct *regs)
+{
+	char err[512];
+	uint64_t ret;
+	int32_t state = -1;
+
+	/* ret */
+	if (target_read(&tr->mem, regs->rsp, &ret, 8) < 0) {
+		tracer_msg("cannot read the stack of thread %d", (int)th->tid);
+		want_detach = 1;
+		return;
+	}
+	regs->rip = ret;
+	regs->rsp += 8;
+	ptrace(PTRACE_SETREGS, th->tid, 0, regs);
+	/* r_debug.r_state: RT_CONSISTENT (0) once a change is complete */
+	if (target_read(&tr->mem, tr->rdebug_addr + 24, &state, 4) < 0 ||
+	    state != 0) {
+		resume(th, 0);
+		return;
+	}
+	if (tr->tracing) {
+		link_map_changed(tr);
+	} else {
+		/* start-up: the entry point is not needed any more */
+		if (tr->entry_addr)
+			target_write(&tr->mem, tr->entry_addr,
+				     &tr->entry_orig, 1);
+		tr->entry_addr = 0;
+		if (setup_breakpoints(tr, th->tid, err, sizeof(err)) < 0) {
+			tracer_msg("%s", err);
+			tr->exit_code = EXIT_TRACER_UNSUPPORTED;
+			want_detach = 1;
+			return;
+		}
+		VERBOSE(tr, "set up when the dynamic linker had loaded the "
+			"libraries");
 	}
 	resume(th, 0);
 }
@@ -961,6 +1065,9 @@ static void release_child(tracer *tr, child *c)
 				if (tr->bps[i].inserted)
 					target_write(&cm, tr->bps[i].addr,
 						     tr->bps[i].orig, 1);
+			if (tr->rbrk_addr)
+				target_write(&cm, tr->rbrk_addr,
+					     &tr->rbrk_orig, 1);
 			collect_stubs(tr);
 			for (size_t i = 0; parent && i < parent->nshadow; i++)
 				restore_slot(tr, &cm, &parent->shadow[i]);
@@ -1002,6 +1109,7 @@ static void child_event(tracer *tr, thread *th, int event)
 		stop_all(tr, th);
 		for (size_t i = 0; i < tr->nbps; i++)
 			breakpoint_remove(&tr->mem, &tr->bps[i]);
+		write_rbrk(tr, false);
 		tr->vforker = find_thread(tr, tid);
 		c = find_child(tr, (pid_t)cpid, false);
 	}
@@ -1015,6 +1123,7 @@ static void vfork_done(tracer *tr, thread *th)
 		return;
 	for (size_t i = 0; i < tr->nbps; i++)
 		breakpoint_insert(&tr->mem, &tr->bps[i]);
+	write_rbrk(tr, true);
 	tr->vforker = NULL;
 }
 
@@ -1317,6 +1426,10 @@ static void handle_trap(tracer *tr, thread *th, int status)
 		handle_entry_point(tr, th, &regs);
 		return;
 	}
+	if (tr->rbrk_addr && regs.rip - 1 == tr->rbrk_addr) {
+		handle_rbrk(tr, th, &regs);
+		return;
+	}
 	if (dump_on_crash(tr, th, status))
 		return;
 	resume(th, SIGTRAP); /* the program's own */
@@ -1549,7 +1662,8 @@ static int restore_thread(tracer *tr, thread *th)
 			ptrace(PTRACE_GETREGS, th->tid, 0, &regs);
 		} else if ((st >> 16) == 0 && s == SIGTRAP &&
 			   ((tr->tracing && find_bp(tr, regs.rip - 1)) ||
-			    (tr->entry_addr && regs.rip - 1 == tr->entry_addr))) {
+			    (tr->entry_addr && regs.rip - 1 == tr->entry_addr) ||
+			    (tr->rbrk_addr && regs.rip - 1 == tr->rbrk_addr))) {
 			regs.rip--; /* re-run the original instruction */
 			changed = true;
 		} else if ((st >> 16) == 0 && tr->stepper != th) {
@@ -1623,6 +1737,7 @@ static int detach_all(tracer *tr)
 			rc = -1;
 	if (tr->entry_addr)
 		target_write(&tr->mem, tr->entry_addr, &tr->entry_orig, 1);
+	write_rbrk(tr, false);
 	if (tr->scratch && tr->nthreads) {
 		uint64_t args[6] = { tr->scratch, SCRATCH_SIZE, 0, 0, 0, 0 };
 		uint64_t ret = 1;
