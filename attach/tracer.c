@@ -35,6 +35,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/uio.h>
@@ -115,6 +116,7 @@ typedef struct tracer {
 	bool crash_has_si;
 	unsigned nsnapshots;
 	uint64_t events;
+	int refusal;           /* exit status of a refusal after the start */
 	live_session *live;    /* the live command line (session.c) */
 } tracer;
 
@@ -993,6 +995,28 @@ static void handle_rbrk(tracer *tr, thread *th, struct user_regs_struct *regs)
 	resume(th, 0);
 }
 
+static const char *unsupported_path(const char *path);
+
+/* After an exec: a new image that cannot be traced ends the session
+ * (memsnap detaches; the program goes on untraced). */
+static bool refuse_image(tracer *tr)
+{
+	char exe[64], path[4096];
+	const char *why;
+	ssize_t n;
+
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)tr->pid);
+	if (!(why = unsupported_path(exe)))
+		return false;
+	n = readlink(exe, path, sizeof(path) - 1);
+	path[n > 0 ? n : 0] = 0;
+	tracer_msg("process %d exec'd %s, not an x86-64 program (%s): not "
+		   "supported, detaching", (int)tr->pid, path, why);
+	tr->refusal = EXIT_TRACER_UNSUPPORTED;
+	want_detach = 1;
+	return true;
+}
+
 static void handle_exec(tracer *tr, thread *th)
 {
 	unsigned long former;
@@ -1012,6 +1036,8 @@ static void handle_exec(tracer *tr, thread *th)
 	teardown_image(tr);
 	ms_table_clear(tr->table);
 	mappings_clear(&tr->maps);
+	if (refuse_image(tr))
+		return; /* stopped, for the detach */
 	VERBOSE(tr, "process %d exec'd: a new trace set", (int)tr->pid);
 	start_image(tr, th);
 	resume(th, 0);
@@ -1893,10 +1919,62 @@ static int read_status_field(pid_t pid, const char *key, char *out,
 
 static int seize_error(pid_t pid, pid_t tid);
 
+/* Why the ELF file open on fd cannot be traced ("32-bit", "other
+ * architecture"), or NULL (x86-64, or not ELF: exec will tell). */
+static const char *unsupported_elf(int fd)
+{
+	unsigned char ident[20];
+
+	if (pread(fd, ident, sizeof(ident), 0) != (ssize_t)sizeof(ident) ||
+	    memcmp(ident, "\177ELF", 4) != 0)
+		return NULL;
+	if (ident[4] != 2 /* ELFCLASS64 */)
+		return "32-bit";
+	if ((ident[18] | ident[19] << 8) != 62 /* EM_X86_64 */)
+		return "other architecture";
+	return NULL;
+}
+
+static const char *unsupported_path(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	const char *why;
+
+	if (fd < 0)
+		return NULL;
+	why = unsupported_elf(fd);
+	close(fd);
+	return why;
+}
+
+/* The file execvp would run for name, or name itself when none is
+ * found (the exec then says why). */
+static void find_program(const char *name, char *out, size_t len)
+{
+	const char *path = getenv("PATH");
+
+	snprintf(out, len, "%s", name);
+	if (strchr(name, '/') || !*name)
+		return;
+	if (!path)
+		path = "/bin:/usr/bin";
+	while (*path) {
+		size_t n = strcspn(path, ":");
+		struct stat st;
+		snprintf(out, len, "%.*s%s%s", (int)n, path, n ? "/" : "",
+			 name);
+		if (stat(out, &st) == 0 && S_ISREG(st.st_mode) &&
+		    access(out, X_OK) == 0)
+			return;
+		path += n + (path[n] == ':');
+	}
+	snprintf(out, len, "%s", name);
+}
+
 static int check_target(pid_t pid)
 {
 	char buf[256], path[64], comm[64] = "?";
-	unsigned char ident[20];
+	const char *why;
 	int fd;
 	long tracer_pid;
 
@@ -1938,14 +2016,10 @@ static int check_target(pid_t pid)
 		}
 		return 0; /* kernel thread or gone: seize will tell */
 	}
-	if (read(fd, ident, sizeof(ident)) == (ssize_t)sizeof(ident) &&
-	    memcmp(ident, "\177ELF", 4) == 0 &&
-	    (ident[4] != 2 /* ELFCLASS64 */ ||
-	     (ident[18] | ident[19] << 8) != 62 /* EM_X86_64 */)) {
+	if ((why = unsupported_elf(fd))) {
 		close(fd);
 		tracer_msg("process %d is not an x86-64 program (%s): not "
-			   "supported", (int)pid,
-			   ident[4] != 2 ? "32-bit" : "other architecture");
+			   "supported", (int)pid, why);
 		return EXIT_TRACER_UNSUPPORTED;
 	}
 	close(fd);
@@ -2042,9 +2116,18 @@ static int seize_all(tracer *tr)
 
 static int start_run(tracer *tr)
 {
+	char prog[4096];
+	const char *why;
 	int status;
-	pid_t pid = fork();
+	pid_t pid;
 
+	find_program(tr->o->argv[0], prog, sizeof(prog));
+	if ((why = unsupported_path(prog))) {
+		tracer_msg("%s is not an x86-64 program (%s): not supported",
+			   tr->o->argv[0], why);
+		return EXIT_TRACER_UNSUPPORTED;
+	}
+	pid = fork();
 	if (pid < 0) {
 		tracer_msg("fork: %s", strerror(errno));
 		return EXIT_TRACER_ERROR;
@@ -2204,6 +2287,8 @@ int tracer_main(const tracer_options *o)
 		/* the commands left run on what was taken */
 		live_finish(tr.live, true);
 	}
+	if (tr.refusal)
+		status = tr.refusal;
 	if (status == EXIT_TRACER_OK)
 		status = live_status(tr.live);
 	live_free(tr.live);
