@@ -648,8 +648,49 @@ static void finish_step(tracer *tr, thread *th)
 	tr->stepper = NULL;
 	tr->step_bp = NULL;
 	th->stopped = true;
+	if (tr->stopping)
+		return; /* stop_all (a detach) holds it with the others */
 	resume(th, 0);
 	resume_all(tr);
+}
+
+/* A stop of the thread single-stepping a displaced instruction, the other
+ * threads held. Only the step's own trap ends the step: an interrupt left
+ * pending by an earlier stop_all, or a signal, must not let the thread run
+ * on with the original byte in place (it would then take the next int3 it
+ * hits for the end of the step). */
+static void stepper_stop(tracer *tr, thread *th, int status)
+{
+	int sig = WSTOPSIG(status), event = status >> 16;
+	siginfo_t si;
+
+	if (event == 0 && sig == SIGTRAP &&
+	    (ptrace(PTRACE_GETSIGINFO, th->tid, 0, &si) < 0 ||
+	     si.si_code == TRAP_TRACE || si.si_code == TRAP_BRKPT)) {
+		collect_stubs(tr);
+		finish_step(tr, th);
+		return;
+	}
+	if (tr->stopping) {
+		/* held mid-step: detach_all finds the original byte in place
+		 * and the thread before it; a signal waits for the detach */
+		if (event == 0) {
+			th->has_pending = true;
+			th->pending = status;
+		}
+		return;
+	}
+	if (event == PTRACE_EVENT_EXIT) {
+		th->exiting = true;
+		resume(th, 0);
+		return;
+	}
+	/* a signal is delivered with the step: the thread stops at its
+	 * handler's first instruction, the int3 goes back, and the handler's
+	 * return hits it again, as a call already entered */
+	if (ptrace(PTRACE_SINGLESTEP, th->tid, 0,
+		   event == 0 ? sig : 0) == 0 || errno == ESRCH)
+		th->stopped = false;
 }
 
 static void handle_entry(tracer *tr, thread *th, breakpoint *bp,
@@ -1524,6 +1565,10 @@ static void handle_status(tracer *tr, pid_t tid, int status)
 	th->stopped = true;
 	sig = WSTOPSIG(status);
 	event = status >> 16;
+	if (th == tr->stepper) {
+		stepper_stop(tr, th, status);
+		return;
+	}
 	if (tr->stopping && tr->stepper != th) {
 		if (event == PTRACE_EVENT_STOP && sig == SIGTRAP)
 			return; /* our interrupt */
@@ -1648,7 +1693,7 @@ static void take_queued_trap(tracer *tr, thread *th)
 	pid_t tid = th->tid;
 	int status;
 
-	if (!th->stopped || th->has_pending || th == tr->stepper ||
+	if (!th->stopped || th->has_pending ||
 	    (tr->crash_sig && tid == tr->crash_tid) ||
 	    !sigtrap_queued(tr->pid, tid))
 		return;
@@ -1743,6 +1788,9 @@ static int detach_all(tracer *tr)
 
 	if (tr->ended)
 		return 0;
+	if (tr->stepper)
+		VERBOSE(tr, "detach while thread %d single-steps",
+			(int)tr->stepper->tid);
 	if (stop_all(tr, NULL) < 0 || tr->ended)
 		return tr->ended ? 0 : -1;
 	/* backwards: a thread that exits meanwhile is replaced by the last */
@@ -1752,7 +1800,6 @@ static int detach_all(tracer *tr)
 	if (tr->stepper) {
 		/* interrupted mid-step: the original byte is in place */
 		tr->step_bp->inserted = false;
-		tr->stepper->has_pending = false;
 		tr->stepper = NULL;
 	}
 	sigs = calloc(tr->nthreads + 1, sizeof(int));
