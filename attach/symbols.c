@@ -368,3 +368,39 @@ int symbols_dynamic_linker(pid_t pid, uint64_t *brk, uint64_t *rdebug)
 	close(fd);
 	return *brk && *rdebug ? 0 : -1;
 }
+
+int symbols_each_module(pid_t pid, const target_mem *m,
+			void (*cb)(void *arg, const char *path, uint64_t bias),
+			void *arg)
+{
+	module_list l = { 0 };
+	char exe[64];
+	uint64_t entry, phdr, phnum, exe_bias;
+
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)pid);
+	if (read_auxv(pid, &entry, &phdr, &phnum) < 0)
+		return -1;
+	exe_bias = entry - elf_entry(exe);
+	if (modules_add(&l, exe, exe_bias) < 0 ||
+	    link_map_modules(pid, m, exe_bias, phdr, phnum, &l) < 0) {
+		modules_destroy(&l);
+		return -1;
+	}
+	for (size_t i = 0; i < l.n; i++)
+		cb(arg, l.v[i].path, l.v[i].bias);
+	modules_destroy(&l);
+	return 0;
+}
+
+void symbols_module_entries(const char *path, uint64_t bias,
+			    uint64_t fn_addr[FN_COUNT])
+{
+	symbols one;
+	uint64_t low = 0;
+
+	memset(&one, 0, sizeof(one));
+	elf_version(EV_CURRENT);
+	scan_module(&one, path, bias, &low);
+	memcpy(fn_addr, one.fn_addr, sizeof(one.fn_addr));
+	symbols_destroy(&one);
+}

@@ -76,6 +76,22 @@ typedef struct child {
 	bool stopped;
 } child;
 
+/* Allocators: the one the program's modules resolve to at the set-up, and
+ * those of modules dlopen'd later (reached through dlsym or a
+ * RTLD_DEEPBIND library). */
+#define MAX_ALLOCATORS 4
+
+typedef struct module_id {
+	char *path;
+	uint64_t bias;
+} module_id;
+
+typedef struct dl_allocator {
+	module_id module;
+	uint64_t addrs[FN_COUNT];   /* its breakpoints */
+	size_t naddrs;
+} dl_allocator;
+
 typedef struct tracer {
 	const tracer_options *o;
 	pid_t pid;
@@ -86,8 +102,13 @@ typedef struct tracer {
 	size_t nchildren, children_cap;
 	symbols sym;
 	bool tracing;          /* breakpoints set up */
-	breakpoint bps[FN_COUNT];
+	breakpoint bps[FN_COUNT * MAX_ALLOCATORS];
 	size_t nbps;
+	uint64_t next_slot;    /* the next free out-of-line slot */
+	module_id *initial;    /* the modules at the set-up */
+	size_t ninitial;
+	dl_allocator dlalloc[MAX_ALLOCATORS - 1];
+	size_t ndlalloc;
 	uint64_t scratch;
 	unwinder *unw;
 	ms_table *table;
@@ -795,10 +816,84 @@ static void handle_return(tracer *tr, thread *th,
 
 static void insert_rbrk(tracer *tr);
 
+/* The breakpoint for function f at a (one more function when another
+ * already has one there), not inserted yet; NULL with err filled when its
+ * first instruction cannot be decoded. */
+static breakpoint *new_breakpoint(tracer *tr, int f, uint64_t a, char *err,
+				  size_t errlen)
+{
+	uint64_t slot_end = tr->scratch + SCRATCH_SIZE / 3;
+	breakpoint *bp;
+
+	if ((bp = find_bp(tr, a))) {
+		bp->fns |= 1u << f;
+		return bp;
+	}
+	if (tr->nbps == sizeof(tr->bps) / sizeof(tr->bps[0])) {
+		snprintf(err, errlen, "too many breakpoints");
+		return NULL;
+	}
+	bp = &tr->bps[tr->nbps++];
+	memset(bp, 0, sizeof(*bp));
+	bp->addr = a;
+	bp->fns = 1u << f;
+	if (target_read(&tr->mem, a, bp->orig, sizeof(bp->orig)) < 0 ||
+	    displaced_decode(&bp->insn, a, bp->orig, sizeof(bp->orig),
+			     tr->o->displaced) < 0) {
+		snprintf(err, errlen, "cannot decode the first instruction of "
+			 "%s at %#llx", tracer_fn_names[f],
+			 (unsigned long long)a);
+		tr->nbps--;
+		return NULL;
+	}
+	if (bp->insn.how == DISP_OUTOFLINE) {
+		uint8_t buf[DISPLACED_SLOT];
+		if (tr->next_slot + DISPLACED_SLOT <= slot_end &&
+		    displaced_relocate(&bp->insn, bp->orig, a, tr->next_slot,
+				       buf) == 0 &&
+		    target_write(&tr->mem, tr->next_slot, buf, sizeof(buf)) ==
+			    0) {
+			bp->ool = tr->next_slot;
+			tr->next_slot += DISPLACED_SLOT;
+		} else {
+			bp->insn.how = DISP_STEP;
+		}
+	}
+	VERBOSE(tr, "%s at %#llx: %s (%s)", tracer_fn_names[f],
+		(unsigned long long)a, bp->insn.text,
+		bp->insn.how == DISP_EMULATE ? "emulated" :
+		bp->insn.how == DISP_OUTOFLINE ? "out of line" :
+						 "single-step");
+	return bp;
+}
+
+static void add_initial(void *arg, const char *path, uint64_t bias)
+{
+	tracer *tr = arg;
+	module_id *v = realloc(tr->initial,
+			       (tr->ninitial + 1) * sizeof(*v));
+
+	if (!v || !(path = strdup(path)))
+		return;
+	tr->initial = v;
+	tr->initial[tr->ninitial].path = (char *)path;
+	tr->initial[tr->ninitial++].bias = bias;
+}
+
+static void forget_modules(tracer *tr)
+{
+	for (size_t i = 0; i < tr->ninitial; i++)
+		free(tr->initial[i].path);
+	free(tr->initial);
+	tr->initial = NULL;
+	tr->ninitial = 0;
+	for (size_t i = 0; i < tr->ndlalloc; i++)
+		free(tr->dlalloc[i].module.path);
+	tr->ndlalloc = 0;
+}
+
 static int setup_breakpoints(tracer *tr, pid_t tid, char *err, size_t errlen)
 {
-	uint64_t slot;
-
 	if (symbols_resolve(&tr->sym, tr->pid, &tr->mem, err, errlen) < 0)
 		return -1;
 	if (scratch_map(tid, &tr->mem, tr->sym.libc_low, &tr->scratch) < 0) {
@@ -806,47 +901,13 @@ static int setup_breakpoints(tracer *tr, pid_t tid, char *err, size_t errlen)
 			 "%d: %s", (int)tr->pid, strerror(errno));
 		return -1;
 	}
-	slot = tr->scratch + SCRATCH_SLOTS;
+	tr->next_slot = tr->scratch + SCRATCH_SLOTS;
 	tr->nbps = 0;
-	for (int f = 0; f < FN_COUNT; f++) {
-		breakpoint *bp;
-		uint64_t a = tr->sym.fn_addr[f];
-		if (!a)
-			continue;
-		if ((bp = find_bp(tr, a))) {
-			bp->fns |= 1u << f;
-			continue;
-		}
-		bp = &tr->bps[tr->nbps++];
-		memset(bp, 0, sizeof(*bp));
-		bp->addr = a;
-		bp->fns = 1u << f;
-		if (target_read(&tr->mem, a, bp->orig, sizeof(bp->orig)) < 0 ||
-		    displaced_decode(&bp->insn, a, bp->orig, sizeof(bp->orig),
-				     tr->o->displaced) < 0) {
-			snprintf(err, errlen, "cannot decode the first "
-				 "instruction of %s at %#llx",
-				 tracer_fn_names[f], (unsigned long long)a);
+	for (int f = 0; f < FN_COUNT; f++)
+		if (tr->sym.fn_addr[f] &&
+		    !new_breakpoint(tr, f, tr->sym.fn_addr[f], err, errlen))
 			return -1;
-		}
-		if (bp->insn.how == DISP_OUTOFLINE) {
-			uint8_t buf[DISPLACED_SLOT];
-			if (displaced_relocate(&bp->insn, bp->orig, a, slot,
-					       buf) == 0 &&
-			    target_write(&tr->mem, slot, buf, sizeof(buf)) ==
-				    0) {
-				bp->ool = slot;
-				slot += DISPLACED_SLOT;
-			} else {
-				bp->insn.how = DISP_STEP;
-			}
-		}
-		VERBOSE(tr, "%s at %#llx: %s (%s)", tracer_fn_names[f],
-			(unsigned long long)a, bp->insn.text,
-			bp->insn.how == DISP_EMULATE ? "emulated" :
-			bp->insn.how == DISP_OUTOFLINE ? "out of line" :
-							 "single-step");
-	}
+	symbols_each_module(tr->pid, &tr->mem, add_initial, tr);
 	for (size_t i = 0; i < tr->nbps; i++)
 		if (breakpoint_insert(&tr->mem, &tr->bps[i]) < 0) {
 			snprintf(err, errlen, "cannot write a breakpoint in "
@@ -886,6 +947,7 @@ static uint64_t auxv_entry(pid_t pid)
 static void teardown_image(tracer *tr)
 {
 	symbols_destroy(&tr->sym);
+	forget_modules(tr);
 	unwinder_free(tr->unw);
 	tr->unw = NULL;
 	ms_dwfl_free(tr->dwfl);
@@ -974,6 +1036,89 @@ static void insert_rbrk(tracer *tr)
 		(unsigned long long)brk);
 }
 
+typedef struct module_scan {
+	tracer *tr;
+	bool present[MAX_ALLOCATORS - 1];
+} module_scan;
+
+static bool same_module(const module_id *id, const char *path, uint64_t bias)
+{
+	return id->bias == bias && strcmp(id->path, path) == 0;
+}
+
+/* One module of the link map after a change: a module loaded after the
+ * set-up that defines malloc and free is one more allocator, traced as
+ * the first is (its code has not run yet: nothing needs holding). */
+static void scan_loaded(void *arg, const char *path, uint64_t bias)
+{
+	module_scan *ms = arg;
+	tracer *tr = ms->tr;
+	uint64_t fn[FN_COUNT];
+	dl_allocator *a;
+	char err[256];
+
+	for (size_t i = 0; i < tr->ninitial; i++)
+		if (same_module(&tr->initial[i], path, bias))
+			return;
+	for (size_t i = 0; i < tr->ndlalloc; i++)
+		if (same_module(&tr->dlalloc[i].module, path, bias)) {
+			ms->present[i] = true;
+			return;
+		}
+	symbols_module_entries(path, bias, fn);
+	if (!fn[FN_MALLOC] || !fn[FN_FREE])
+		return;
+	if (tr->ndlalloc == MAX_ALLOCATORS - 1) {
+		tracer_msg("warning: %s defines another allocator: not traced "
+			   "(at most %d allocators)", path, MAX_ALLOCATORS);
+		return;
+	}
+	a = &tr->dlalloc[tr->ndlalloc];
+	memset(a, 0, sizeof(*a));
+	if (!(a->module.path = strdup(path)))
+		return;
+	a->module.bias = bias;
+	VERBOSE(tr, "allocator dlopen'd: %s", path);
+	for (int f = 0; f < FN_COUNT; f++) {
+		breakpoint *bp;
+		if (!fn[f])
+			continue;
+		if (!(bp = new_breakpoint(tr, f, fn[f], err, sizeof(err)))) {
+			tracer_msg("warning: %s", err);
+			continue;
+		}
+		if (!bp->inserted && breakpoint_insert(&tr->mem, bp) == 0)
+			a->addrs[a->naddrs++] = bp->addr;
+	}
+	ms->present[tr->ndlalloc++] = true;
+}
+
+/* Allocators dlopen'd since the last change come in; those of unloaded
+ * modules go, without a write: their pages are gone. */
+static void dlopened_allocators(tracer *tr)
+{
+	module_scan ms;
+
+	memset(&ms, 0, sizeof(ms));
+	ms.tr = tr;
+	if (symbols_each_module(tr->pid, &tr->mem, scan_loaded, &ms) < 0)
+		return;
+	for (size_t i = tr->ndlalloc; i-- > 0;) {
+		dl_allocator *a = &tr->dlalloc[i];
+		if (ms.present[i])
+			continue;
+		VERBOSE(tr, "allocator unloaded: %s", a->module.path);
+		for (size_t k = 0; k < a->naddrs; k++) {
+			breakpoint *bp = find_bp(tr, a->addrs[k]);
+			if (bp)
+				*bp = tr->bps[--tr->nbps];
+		}
+		free(a->module.path);
+		*a = tr->dlalloc[--tr->ndlalloc];
+		ms.present[i] = ms.present[tr->ndlalloc];
+	}
+}
+
 /* The link map changed while tracing (dlopen, dlclose): new modules bring
  * wrappers to skip and unwind tables, an unloaded one's pages may be
  * reused by the next. */
@@ -993,6 +1138,8 @@ static void link_map_changed(tracer *tr)
 	symbols_destroy(&fresh);
 	VERBOSE(tr, "link map changed: %zu wrapper functions",
 		tr->sym.nwrappers);
+	if (!tr->stepper)
+		dlopened_allocators(tr);
 }
 
 static void handle_rbrk(tracer *tr, thread *th, struct user_regs_struct *regs)

@@ -182,6 +182,15 @@ bool symbols_is_wrapper(const symbols *s, uint64_t pc);
  * each change of the link map) and of its r_debug. -1 when the process
  * has no dynamic linker (static executable) or it cannot be read. */
 int symbols_dynamic_linker(pid_t pid, uint64_t *brk, uint64_t *rdebug);
+/* Each module of the link map of pid in lookup order, the executable
+ * first: cb(arg, path, bias). -1 when it cannot be read. */
+int symbols_each_module(pid_t pid, const target_mem *m,
+			void (*cb)(void *arg, const char *path, uint64_t bias),
+			void *arg);
+/* The entry points that the module at path, loaded at bias, defines
+ * itself (0 for the others). */
+void symbols_module_entries(const char *path, uint64_t bias,
+			    uint64_t fn_addr[FN_COUNT]);
 
 /* --------------------------------------------------------------- unwind */
 
