@@ -685,9 +685,12 @@ static void stepper_stop(tracer *tr, thread *th, int status)
 	int sig = WSTOPSIG(status), event = status >> 16;
 	siginfo_t si;
 
+	/* si_code SIGTRAP: a signal delivered with the step stopped the
+	 * thread at its handler's first instruction */
 	if (event == 0 && sig == SIGTRAP &&
 	    (ptrace(PTRACE_GETSIGINFO, th->tid, 0, &si) < 0 ||
-	     si.si_code == TRAP_TRACE || si.si_code == TRAP_BRKPT)) {
+	     si.si_code == TRAP_TRACE || si.si_code == TRAP_BRKPT ||
+	     si.si_code == SIGTRAP)) {
 		collect_stubs(tr);
 		finish_step(tr, th);
 		return;
@@ -707,8 +710,12 @@ static void stepper_stop(tracer *tr, thread *th, int status)
 		return;
 	}
 	/* a signal is delivered with the step: the thread stops at its
-	 * handler's first instruction, the int3 goes back, and the handler's
-	 * return hits it again, as a call already entered */
+	 * handler's first instruction (the step ends there, the int3 goes
+	 * back), and the handler's return hits the int3 again, as a call
+	 * already entered */
+	if (event == 0)
+		VERBOSE(tr, "thread %d: signal %d delivered during a step",
+			(int)th->tid, sig);
 	if (ptrace(PTRACE_SINGLESTEP, th->tid, 0,
 		   event == 0 ? sig : 0) == 0 || errno == ESRCH)
 		th->stopped = false;
