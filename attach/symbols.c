@@ -282,3 +282,115 @@ bool symbols_is_wrapper(const symbols *s, uint64_t pc)
 			return true;
 	return false;
 }
+
+/* The file mapped at offset 0 at address base, from /proc/PID/maps. */
+static int mapped_file(pid_t pid, uint64_t base, char *path, size_t len)
+{
+	char maps[64], line[4096 + 128];
+	int found = -1;
+	FILE *f;
+
+	snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)pid);
+	f = fopen(maps, "re");
+	if (!f)
+		return -1;
+	while (found < 0 && fgets(line, sizeof(line), f)) {
+		unsigned long long lo, off;
+		char *name = strchr(line, '/');
+		if (sscanf(line, "%llx-%*x %*s %llx", &lo, &off) == 2 &&
+		    lo == base && off == 0 && name) {
+			name[strcspn(name, "\n")] = 0;
+			snprintf(path, len, "%s", name);
+			found = 0;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+int symbols_dynamic_linker(pid_t pid, uint64_t *brk, uint64_t *rdebug)
+{
+	char path[64], interp[4096];
+	uint64_t av[2], base = 0;
+	Elf *e;
+	Elf_Scn *scn = NULL;
+	FILE *f;
+	int fd;
+
+	*brk = *rdebug = 0;
+	snprintf(path, sizeof(path), "/proc/%d/auxv", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fread(av, sizeof(av), 1, f) == 1 && av[0] != AT_NULL)
+		if (av[0] == AT_BASE)
+			base = av[1];
+	fclose(f);
+	if (!base || mapped_file(pid, base, interp, sizeof(interp)) < 0)
+		return -1;
+	elf_version(EV_CURRENT);
+	fd = open(interp, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	e = elf_begin(fd, ELF_C_READ, NULL);
+	while (e && (scn = elf_nextscn(e, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *data;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNSYM ||
+		    !(data = elf_getdata(scn, NULL)) || sh.sh_entsize == 0)
+			continue;
+		for (size_t i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Sym sym;
+			const char *name;
+			if (!gelf_getsym(data, (int)i, &sym) ||
+			    sym.st_shndx == SHN_UNDEF || !sym.st_value ||
+			    !(name = elf_strptr(e, sh.sh_link, sym.st_name)))
+				continue;
+			/* the dynamic linker is linked at 0: base is its bias */
+			if (strcmp(name, "_dl_debug_state") == 0)
+				*brk = base + sym.st_value;
+			else if (strcmp(name, "_r_debug") == 0)
+				*rdebug = base + sym.st_value;
+		}
+	}
+	if (e)
+		elf_end(e);
+	close(fd);
+	return *brk && *rdebug ? 0 : -1;
+}
+
+int symbols_each_module(pid_t pid, const target_mem *m,
+			void (*cb)(void *arg, const char *path, uint64_t bias),
+			void *arg)
+{
+	module_list l = { 0 };
+	char exe[64];
+	uint64_t entry, phdr, phnum, exe_bias;
+
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)pid);
+	if (read_auxv(pid, &entry, &phdr, &phnum) < 0)
+		return -1;
+	exe_bias = entry - elf_entry(exe);
+	if (modules_add(&l, exe, exe_bias) < 0 ||
+	    link_map_modules(pid, m, exe_bias, phdr, phnum, &l) < 0) {
+		modules_destroy(&l);
+		return -1;
+	}
+	for (size_t i = 0; i < l.n; i++)
+		cb(arg, l.v[i].path, l.v[i].bias);
+	modules_destroy(&l);
+	return 0;
+}
+
+void symbols_module_entries(const char *path, uint64_t bias,
+			    uint64_t fn_addr[FN_COUNT])
+{
+	symbols one;
+	uint64_t low = 0;
+
+	memset(&one, 0, sizeof(one));
+	elf_version(EV_CURRENT);
+	scan_module(&one, path, bias, &low);
+	memcpy(fn_addr, one.fn_addr, sizeof(one.fn_addr));
+	symbols_destroy(&one);
+}

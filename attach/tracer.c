@@ -20,6 +20,7 @@
 #include "config.h"
 
 #include "tracer.h"
+#include "mappings.h"
 #include "memsnap_symbols.h"
 #include "session.h"
 
@@ -34,6 +35,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/uio.h>
@@ -74,6 +76,22 @@ typedef struct child {
 	bool stopped;
 } child;
 
+/* Allocators: the one the program's modules resolve to at the set-up, and
+ * those of modules dlopen'd later (reached through dlsym or a
+ * RTLD_DEEPBIND library). */
+#define MAX_ALLOCATORS 4
+
+typedef struct module_id {
+	char *path;
+	uint64_t bias;
+} module_id;
+
+typedef struct dl_allocator {
+	module_id module;
+	uint64_t addrs[FN_COUNT];   /* its breakpoints */
+	size_t naddrs;
+} dl_allocator;
+
 typedef struct tracer {
 	const tracer_options *o;
 	pid_t pid;
@@ -84,16 +102,25 @@ typedef struct tracer {
 	size_t nchildren, children_cap;
 	symbols sym;
 	bool tracing;          /* breakpoints set up */
-	breakpoint bps[FN_COUNT];
+	breakpoint bps[FN_COUNT * MAX_ALLOCATORS];
 	size_t nbps;
+	uint64_t next_slot;    /* the next free out-of-line slot */
+	module_id *initial;    /* the modules at the set-up */
+	size_t ninitial;
+	dl_allocator dlalloc[MAX_ALLOCATORS - 1];
+	size_t ndlalloc;
 	uint64_t scratch;
 	unwinder *unw;
 	ms_table *table;
+	mappings maps;         /* extents of the blocks of domain 1 */
 	ms_dwfl *dwfl;
 	bool stub_used[NSTUBS];
 	unsigned narmed;       /* stubs in use */
 	uint64_t entry_addr;   /* temporary breakpoint at the exec entry */
 	uint8_t entry_orig;
+	uint64_t rbrk_addr;    /* int3 on the dynamic linker's r_brk */
+	uint8_t rbrk_orig;
+	uint64_t rdebug_addr;  /* its r_debug */
 	bool stopping;         /* stop_all in progress: hold what stops */
 	thread *stepper;       /* single-stepping a displaced insn */
 	breakpoint *step_bp;
@@ -110,6 +137,7 @@ typedef struct tracer {
 	bool crash_has_si;
 	unsigned nsnapshots;
 	uint64_t events;
+	int refusal;           /* exit status of a refusal after the start */
 	live_session *live;    /* the live command line (session.c) */
 } tracer;
 
@@ -298,12 +326,33 @@ static bool mul_overflow(uint64_t a, uint64_t b, uint64_t *out)
 	return __builtin_mul_overflow(a, b, out);
 }
 
+/* The mmap, munmap or mremap in e returned rax: the program's anonymous
+ * mappings change as the kernel changed them (mappings.h). Unknown
+ * mappings (the allocator's own, or older than the attach) stay unknown:
+ * their unmaps are not counted as frees of unknown blocks. */
+static void record_mapping(tracer *tr, const shadow_entry *e, uint64_t rax)
+{
+	const uint64_t *a = e->args;
+	mapping_stack st = { e->pcs, e->npcs, e->total };
+	ms_error err;
+	int rc = 0;
+
+	if (e->fn == FN_MMAP && rax < (uint64_t)-4096)
+		rc = mappings_mmap(&tr->maps, tr->table, rax, a[1],
+				   a[3] & MAP_ANONYMOUS, &st, &err);
+	else if (e->fn == FN_MUNMAP && rax == 0)
+		rc = mappings_munmap(&tr->maps, tr->table, a[0], a[1], &err);
+	else if (e->fn == FN_MREMAP && rax < (uint64_t)-4096)
+		rc = mappings_mremap(&tr->maps, tr->table, a[0], a[1], a[2],
+				     a[3], rax, &st, &err);
+	table_error(tr, rc, &err);
+}
+
 /* The call in e returned rax: account for what the allocator did. */
 static void record_return(tracer *tr, const shadow_entry *e, uint64_t rax)
 {
 	const uint64_t *a = e->args;
 	uint64_t size, p;
-	ms_block b;
 
 	switch (e->fn) {
 	case FN_MALLOC:
@@ -349,19 +398,9 @@ static void record_return(tracer *tr, const shadow_entry *e, uint64_t rax)
 		}
 		break;
 	case FN_MMAP:
-		if (rax < (uint64_t)-4096 && (a[3] & MAP_ANONYMOUS))
-			record_alloc(tr, MS_DOMAIN_MMAP, rax, a[1], e);
-		break;
 	case FN_MUNMAP:
-		if (rax == 0 && ms_table_lookup(tr->table, MS_DOMAIN_MMAP,
-						a[0], &b) == MS_OK)
-			record_free(tr, MS_DOMAIN_MMAP, a[0]);
-		break;
 	case FN_MREMAP:
-		if (rax < (uint64_t)-4096 &&
-		    ms_table_lookup(tr->table, MS_DOMAIN_MMAP, a[0], &b) ==
-			    MS_OK)
-			record_realloc(tr, a[0], rax, a[2], e, MS_DOMAIN_MMAP);
+		record_mapping(tr, e, rax);
 		break;
 	case FN_FREE:
 	case FN_COUNT:
@@ -705,8 +744,56 @@ static void finish_step(tracer *tr, thread *th)
 	tr->stepper = NULL;
 	tr->step_bp = NULL;
 	th->stopped = true;
+	if (tr->stopping)
+		return; /* stop_all (a detach) holds it with the others */
 	resume(th, 0);
 	resume_all(tr);
+}
+
+/* A stop of the thread single-stepping a displaced instruction, the other
+ * threads held. Only the step's own trap ends the step: an interrupt left
+ * pending by an earlier stop_all, or a signal, must not let the thread run
+ * on with the original byte in place (it would then take the next int3 it
+ * hits for the end of the step). */
+static void stepper_stop(tracer *tr, thread *th, int status)
+{
+	int sig = WSTOPSIG(status), event = status >> 16;
+	siginfo_t si;
+
+	/* si_code SIGTRAP: a signal delivered with the step stopped the
+	 * thread at its handler's first instruction */
+	if (event == 0 && sig == SIGTRAP &&
+	    (ptrace(PTRACE_GETSIGINFO, th->tid, 0, &si) < 0 ||
+	     si.si_code == TRAP_TRACE || si.si_code == TRAP_BRKPT ||
+	     si.si_code == SIGTRAP)) {
+		collect_stubs(tr);
+		finish_step(tr, th);
+		return;
+	}
+	if (tr->stopping) {
+		/* held mid-step: detach_all finds the original byte in place
+		 * and the thread before it; a signal waits for the detach */
+		if (event == 0) {
+			th->has_pending = true;
+			th->pending = status;
+		}
+		return;
+	}
+	if (event == PTRACE_EVENT_EXIT) {
+		th->exiting = true;
+		resume(th, 0);
+		return;
+	}
+	/* a signal is delivered with the step: the thread stops at its
+	 * handler's first instruction (the step ends there, the int3 goes
+	 * back), and the handler's return hits the int3 again, as a call
+	 * already entered */
+	if (event == 0)
+		VERBOSE(tr, "thread %d: signal %d delivered during a step",
+			(int)th->tid, sig);
+	if (ptrace(PTRACE_SINGLESTEP, th->tid, 0,
+		   event == 0 ? sig : 0) == 0 || errno == ESRCH)
+		th->stopped = false;
 }
 
 static void handle_entry(tracer *tr, thread *th, breakpoint *bp,
@@ -733,7 +820,10 @@ static void handle_entry(tracer *tr, thread *th, breakpoint *bp,
 		if (fn == FN_FREE) {
 			if (regs->rdi)
 				record_free(tr, MS_DOMAIN_MALLOC, regs->rdi);
-		} else if (!(fn == FN_MMAP && !(regs->rcx & MAP_ANONYMOUS)) &&
+		} else if (/* a file mmap matters only when MAP_FIXED puts
+			    * it over a program's anonymous pages */
+			   !(fn == FN_MMAP &&
+			     !(regs->rcx & (MAP_ANONYMOUS | MAP_FIXED))) &&
 			   (e = push_shadow(tr, th))) {
 			e->fn = fn;
 			e->args[0] = regs->rdi;
@@ -806,10 +896,86 @@ static void handle_return(tracer *tr, thread *th,
 
 /* ------------------------------------------------------------ set-up */
 
+static void insert_rbrk(tracer *tr);
+
+/* The breakpoint for function f at a (one more function when another
+ * already has one there), not inserted yet; NULL with err filled when its
+ * first instruction cannot be decoded. */
+static breakpoint *new_breakpoint(tracer *tr, int f, uint64_t a, char *err,
+				  size_t errlen)
+{
+	uint64_t slot_end = tr->scratch + SCRATCH_SIZE / 3;
+	breakpoint *bp;
+
+	if ((bp = find_bp(tr, a))) {
+		bp->fns |= 1u << f;
+		return bp;
+	}
+	if (tr->nbps == sizeof(tr->bps) / sizeof(tr->bps[0])) {
+		snprintf(err, errlen, "too many breakpoints");
+		return NULL;
+	}
+	bp = &tr->bps[tr->nbps++];
+	memset(bp, 0, sizeof(*bp));
+	bp->addr = a;
+	bp->fns = 1u << f;
+	if (target_read(&tr->mem, a, bp->orig, sizeof(bp->orig)) < 0 ||
+	    displaced_decode(&bp->insn, a, bp->orig, sizeof(bp->orig),
+			     tr->o->displaced) < 0) {
+		snprintf(err, errlen, "cannot decode the first instruction of "
+			 "%s at %#llx", tracer_fn_names[f],
+			 (unsigned long long)a);
+		tr->nbps--;
+		return NULL;
+	}
+	if (bp->insn.how == DISP_OUTOFLINE) {
+		uint8_t buf[DISPLACED_SLOT];
+		if (tr->next_slot + DISPLACED_SLOT <= slot_end &&
+		    displaced_relocate(&bp->insn, bp->orig, a, tr->next_slot,
+				       buf) == 0 &&
+		    target_write(&tr->mem, tr->next_slot, buf, sizeof(buf)) ==
+			    0) {
+			bp->ool = tr->next_slot;
+			tr->next_slot += DISPLACED_SLOT;
+		} else {
+			bp->insn.how = DISP_STEP;
+		}
+	}
+	VERBOSE(tr, "%s at %#llx: %s (%s)", tracer_fn_names[f],
+		(unsigned long long)a, bp->insn.text,
+		bp->insn.how == DISP_EMULATE ? "emulated" :
+		bp->insn.how == DISP_OUTOFLINE ? "out of line" :
+						 "single-step");
+	return bp;
+}
+
+static void add_initial(void *arg, const char *path, uint64_t bias)
+{
+	tracer *tr = arg;
+	module_id *v = realloc(tr->initial,
+			       (tr->ninitial + 1) * sizeof(*v));
+
+	if (!v || !(path = strdup(path)))
+		return;
+	tr->initial = v;
+	tr->initial[tr->ninitial].path = (char *)path;
+	tr->initial[tr->ninitial++].bias = bias;
+}
+
+static void forget_modules(tracer *tr)
+{
+	for (size_t i = 0; i < tr->ninitial; i++)
+		free(tr->initial[i].path);
+	free(tr->initial);
+	tr->initial = NULL;
+	tr->ninitial = 0;
+	for (size_t i = 0; i < tr->ndlalloc; i++)
+		free(tr->dlalloc[i].module.path);
+	tr->ndlalloc = 0;
+}
+
 static int setup_breakpoints(tracer *tr, pid_t tid, char *err, size_t errlen)
 {
-	uint64_t slot;
-
 	if (symbols_resolve(&tr->sym, tr->pid, &tr->mem, err, errlen) < 0)
 		return -1;
 	if (scratch_map(tid, &tr->mem, tr->sym.libc_low, &tr->scratch) < 0) {
@@ -817,47 +983,13 @@ static int setup_breakpoints(tracer *tr, pid_t tid, char *err, size_t errlen)
 			 "%d: %s", (int)tr->pid, strerror(errno));
 		return -1;
 	}
-	slot = tr->scratch + SCRATCH_SLOTS;
+	tr->next_slot = tr->scratch + SCRATCH_SLOTS;
 	tr->nbps = 0;
-	for (int f = 0; f < FN_COUNT; f++) {
-		breakpoint *bp;
-		uint64_t a = tr->sym.fn_addr[f];
-		if (!a)
-			continue;
-		if ((bp = find_bp(tr, a))) {
-			bp->fns |= 1u << f;
-			continue;
-		}
-		bp = &tr->bps[tr->nbps++];
-		memset(bp, 0, sizeof(*bp));
-		bp->addr = a;
-		bp->fns = 1u << f;
-		if (target_read(&tr->mem, a, bp->orig, sizeof(bp->orig)) < 0 ||
-		    displaced_decode(&bp->insn, a, bp->orig, sizeof(bp->orig),
-				     tr->o->displaced) < 0) {
-			snprintf(err, errlen, "cannot decode the first "
-				 "instruction of %s at %#llx",
-				 tracer_fn_names[f], (unsigned long long)a);
+	for (int f = 0; f < FN_COUNT; f++)
+		if (tr->sym.fn_addr[f] &&
+		    !new_breakpoint(tr, f, tr->sym.fn_addr[f], err, errlen))
 			return -1;
-		}
-		if (bp->insn.how == DISP_OUTOFLINE) {
-			uint8_t buf[DISPLACED_SLOT];
-			if (displaced_relocate(&bp->insn, bp->orig, a, slot,
-					       buf) == 0 &&
-			    target_write(&tr->mem, slot, buf, sizeof(buf)) ==
-				    0) {
-				bp->ool = slot;
-				slot += DISPLACED_SLOT;
-			} else {
-				bp->insn.how = DISP_STEP;
-			}
-		}
-		VERBOSE(tr, "%s at %#llx: %s (%s)", tracer_fn_names[f],
-			(unsigned long long)a, bp->insn.text,
-			bp->insn.how == DISP_EMULATE ? "emulated" :
-			bp->insn.how == DISP_OUTOFLINE ? "out of line" :
-							 "single-step");
-	}
+	symbols_each_module(tr->pid, &tr->mem, add_initial, tr);
 	for (size_t i = 0; i < tr->nbps; i++)
 		if (breakpoint_insert(&tr->mem, &tr->bps[i]) < 0) {
 			snprintf(err, errlen, "cannot write a breakpoint in "
@@ -871,6 +1003,7 @@ static int setup_breakpoints(tracer *tr, pid_t tid, char *err, size_t errlen)
 		return -1;
 	}
 	tr->tracing = true;
+	insert_rbrk(tr); /* attach: modules dlopen'd from now on */
 	return 0;
 }
 
@@ -896,12 +1029,14 @@ static uint64_t auxv_entry(pid_t pid)
 static void teardown_image(tracer *tr)
 {
 	symbols_destroy(&tr->sym);
+	forget_modules(tr);
 	unwinder_free(tr->unw);
 	tr->unw = NULL;
 	ms_dwfl_free(tr->dwfl);
 	tr->dwfl = NULL;
 	tr->nbps = 0;
 	tr->scratch = 0;
+	tr->rbrk_addr = 0;
 	tr->tracing = false;
 	memset(tr->stub_used, 0, sizeof(tr->stub_used));
 	tr->narmed = 0;
@@ -927,6 +1062,9 @@ static void start_image(tracer *tr, thread *th)
 		tr->entry_addr = 0;
 		want_detach = 1;
 	}
+	/* the libraries' constructors run before the entry point: set up
+	 * as soon as the dynamic linker has mapped and relocated them */
+	insert_rbrk(tr);
 	(void)th;
 }
 
@@ -939,13 +1077,214 @@ static void handle_entry_point(tracer *tr, thread *th,
 	tr->entry_addr = 0;
 	regs->rip--;
 	ptrace(PTRACE_SETREGS, th->tid, 0, regs);
-	if (setup_breakpoints(tr, th->tid, err, sizeof(err)) < 0) {
+	if (!tr->tracing &&
+	    setup_breakpoints(tr, th->tid, err, sizeof(err)) < 0) {
 		tracer_msg("%s", err);
 		tr->exit_code = EXIT_TRACER_UNSUPPORTED;
 		want_detach = 1;
 		return;
 	}
 	resume(th, 0);
+}
+
+/* ------------------------------------------------ the dynamic linker */
+
+/* The dynamic linker calls _dl_debug_state (r_debug.r_brk), an empty
+ * function, before and after each change of the link map: at start-up
+ * once every library is mapped and relocated, before any constructor
+ * runs, and at each dlopen and dlclose. An int3 there, never lifted: its
+ * hit is emulated as the function's return. */
+static void write_rbrk(tracer *tr, bool in)
+{
+	static const uint8_t int3 = 0xcc;
+
+	if (tr->rbrk_addr)
+		target_write(&tr->mem, tr->rbrk_addr,
+			     in ? &int3 : &tr->rbrk_orig, 1);
+}
+
+static void insert_rbrk(tracer *tr)
+{
+	uint64_t brk, rdebug;
+
+	if (tr->rbrk_addr ||
+	    symbols_dynamic_linker(tr->pid, &brk, &rdebug) < 0 ||
+	    target_read(&tr->mem, brk, &tr->rbrk_orig, 1) < 0)
+		return;
+	tr->rbrk_addr = brk;
+	tr->rdebug_addr = rdebug;
+	write_rbrk(tr, true);
+	VERBOSE(tr, "dynamic linker's r_brk at %#llx",
+		(unsigned long long)brk);
+}
+
+typedef struct module_scan {
+	tracer *tr;
+	bool present[MAX_ALLOCATORS - 1];
+} module_scan;
+
+static bool same_module(const module_id *id, const char *path, uint64_t bias)
+{
+	return id->bias == bias && strcmp(id->path, path) == 0;
+}
+
+/* One module of the link map after a change: a module loaded after the
+ * set-up that defines malloc and free is one more allocator, traced as
+ * the first is (its code has not run yet: nothing needs holding). */
+static void scan_loaded(void *arg, const char *path, uint64_t bias)
+{
+	module_scan *ms = arg;
+	tracer *tr = ms->tr;
+	uint64_t fn[FN_COUNT];
+	dl_allocator *a;
+	char err[256];
+
+	for (size_t i = 0; i < tr->ninitial; i++)
+		if (same_module(&tr->initial[i], path, bias))
+			return;
+	for (size_t i = 0; i < tr->ndlalloc; i++)
+		if (same_module(&tr->dlalloc[i].module, path, bias)) {
+			ms->present[i] = true;
+			return;
+		}
+	symbols_module_entries(path, bias, fn);
+	if (!fn[FN_MALLOC] || !fn[FN_FREE])
+		return;
+	if (tr->ndlalloc == MAX_ALLOCATORS - 1) {
+		tracer_msg("warning: %s defines another allocator: not traced "
+			   "(at most %d allocators)", path, MAX_ALLOCATORS);
+		return;
+	}
+	a = &tr->dlalloc[tr->ndlalloc];
+	memset(a, 0, sizeof(*a));
+	if (!(a->module.path = strdup(path)))
+		return;
+	a->module.bias = bias;
+	VERBOSE(tr, "allocator dlopen'd: %s", path);
+	for (int f = 0; f < FN_COUNT; f++) {
+		breakpoint *bp;
+		if (!fn[f])
+			continue;
+		if (!(bp = new_breakpoint(tr, f, fn[f], err, sizeof(err)))) {
+			tracer_msg("warning: %s", err);
+			continue;
+		}
+		if (!bp->inserted && breakpoint_insert(&tr->mem, bp) == 0)
+			a->addrs[a->naddrs++] = bp->addr;
+	}
+	ms->present[tr->ndlalloc++] = true;
+}
+
+/* Allocators dlopen'd since the last change come in; those of unloaded
+ * modules go, without a write: their pages are gone. */
+static void dlopened_allocators(tracer *tr)
+{
+	module_scan ms;
+
+	memset(&ms, 0, sizeof(ms));
+	ms.tr = tr;
+	if (symbols_each_module(tr->pid, &tr->mem, scan_loaded, &ms) < 0)
+		return;
+	for (size_t i = tr->ndlalloc; i-- > 0;) {
+		dl_allocator *a = &tr->dlalloc[i];
+		if (ms.present[i])
+			continue;
+		VERBOSE(tr, "allocator unloaded: %s", a->module.path);
+		for (size_t k = 0; k < a->naddrs; k++) {
+			breakpoint *bp = find_bp(tr, a->addrs[k]);
+			if (bp)
+				*bp = tr->bps[--tr->nbps];
+		}
+		free(a->module.path);
+		*a = tr->dlalloc[--tr->ndlalloc];
+		ms.present[i] = ms.present[tr->ndlalloc];
+	}
+}
+
+/* The link map changed while tracing (dlopen, dlclose): new modules bring
+ * wrappers to skip and unwind tables, an unloaded one's pages may be
+ * reused by the next. */
+static void link_map_changed(tracer *tr)
+{
+	symbols fresh;
+	char err[512];
+
+	if (tr->unw)
+		unwinder_flush(tr->unw);
+	if (symbols_resolve(&fresh, tr->pid, &tr->mem, err, sizeof(err)) < 0)
+		return;
+	free(tr->sym.wrappers);
+	tr->sym.wrappers = fresh.wrappers;
+	tr->sym.nwrappers = fresh.nwrappers;
+	fresh.wrappers = NULL;
+	symbols_destroy(&fresh);
+	VERBOSE(tr, "link map changed: %zu wrapper functions",
+		tr->sym.nwrappers);
+	if (!tr->stepper)
+		dlopened_allocators(tr);
+}
+
+static void handle_rbrk(tracer *tr, thread *th, struct user_regs_struct *regs)
+{
+	char err[512];
+	uint64_t ret;
+	int32_t state = -1;
+
+	/* ret */
+	if (target_read(&tr->mem, regs->rsp, &ret, 8) < 0) {
+		tracer_msg("cannot read the stack of thread %d", (int)th->tid);
+		want_detach = 1;
+		return;
+	}
+	regs->rip = ret;
+	regs->rsp += 8;
+	ptrace(PTRACE_SETREGS, th->tid, 0, regs);
+	/* r_debug.r_state: RT_CONSISTENT (0) once a change is complete */
+	if (target_read(&tr->mem, tr->rdebug_addr + 24, &state, 4) < 0 ||
+	    state != 0) {
+		resume(th, 0);
+		return;
+	}
+	if (tr->tracing) {
+		link_map_changed(tr);
+	} else {
+		/* start-up: the entry point is not needed any more */
+		if (tr->entry_addr)
+			target_write(&tr->mem, tr->entry_addr,
+				     &tr->entry_orig, 1);
+		tr->entry_addr = 0;
+		if (setup_breakpoints(tr, th->tid, err, sizeof(err)) < 0) {
+			tracer_msg("%s", err);
+			tr->exit_code = EXIT_TRACER_UNSUPPORTED;
+			want_detach = 1;
+			return;
+		}
+		VERBOSE(tr, "set up when the dynamic linker had loaded the "
+			"libraries");
+	}
+	resume(th, 0);
+}
+
+static const char *unsupported_path(const char *path);
+
+/* After an exec: a new image that cannot be traced ends the session
+ * (memsnap detaches; the program goes on untraced). */
+static bool refuse_image(tracer *tr)
+{
+	char exe[64], path[4096];
+	const char *why;
+	ssize_t n;
+
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)tr->pid);
+	if (!(why = unsupported_path(exe)))
+		return false;
+	n = readlink(exe, path, sizeof(path) - 1);
+	path[n > 0 ? n : 0] = 0;
+	tracer_msg("process %d exec'd %s, not an x86-64 program (%s): not "
+		   "supported, detaching", (int)tr->pid, path, why);
+	tr->refusal = EXIT_TRACER_UNSUPPORTED;
+	want_detach = 1;
+	return true;
 }
 
 static void handle_exec(tracer *tr, thread *th)
@@ -966,6 +1305,9 @@ static void handle_exec(tracer *tr, thread *th)
 	th->nshadow = 0; /* the stubs went with the old image */
 	teardown_image(tr);
 	ms_table_clear(tr->table);
+	mappings_clear(&tr->maps);
+	if (refuse_image(tr))
+		return; /* stopped, for the detach */
 	VERBOSE(tr, "process %d exec'd: a new trace set", (int)tr->pid);
 	start_image(tr, th);
 	resume(th, 0);
@@ -1019,6 +1361,9 @@ static void release_child(tracer *tr, child *c)
 				if (tr->bps[i].inserted)
 					target_write(&cm, tr->bps[i].addr,
 						     tr->bps[i].orig, 1);
+			if (tr->rbrk_addr)
+				target_write(&cm, tr->rbrk_addr,
+					     &tr->rbrk_orig, 1);
 			collect_stubs(tr);
 			for (size_t i = 0; parent && i < parent->nshadow; i++)
 				restore_slot(tr, &cm, &parent->shadow[i]);
@@ -1060,6 +1405,7 @@ static void child_event(tracer *tr, thread *th, int event)
 		stop_all(tr, th);
 		for (size_t i = 0; i < tr->nbps; i++)
 			breakpoint_remove(&tr->mem, &tr->bps[i]);
+		write_rbrk(tr, false);
 		tr->vforker = find_thread(tr, tid);
 		c = find_child(tr, (pid_t)cpid, false);
 	}
@@ -1073,6 +1419,7 @@ static void vfork_done(tracer *tr, thread *th)
 		return;
 	for (size_t i = 0; i < tr->nbps; i++)
 		breakpoint_insert(&tr->mem, &tr->bps[i]);
+	write_rbrk(tr, true);
 	tr->vforker = NULL;
 }
 
@@ -1375,6 +1722,10 @@ static void handle_trap(tracer *tr, thread *th, int status)
 		handle_entry_point(tr, th, &regs);
 		return;
 	}
+	if (tr->rbrk_addr && regs.rip - 1 == tr->rbrk_addr) {
+		handle_rbrk(tr, th, &regs);
+		return;
+	}
 	if (dump_on_crash(tr, th, status))
 		return;
 	resume(th, SIGTRAP); /* the program's own */
@@ -1443,6 +1794,10 @@ static void handle_status(tracer *tr, pid_t tid, int status)
 	th->stopped = true;
 	sig = WSTOPSIG(status);
 	event = status >> 16;
+	if (th == tr->stepper) {
+		stepper_stop(tr, th, status);
+		return;
+	}
 	if (tr->stopping && tr->stepper != th) {
 		if (event == PTRACE_EVENT_STOP && sig == SIGTRAP)
 			return; /* our interrupt */
@@ -1567,7 +1922,7 @@ static void take_queued_trap(tracer *tr, thread *th)
 	pid_t tid = th->tid;
 	int status;
 
-	if (!th->stopped || th->has_pending || th == tr->stepper ||
+	if (!th->stopped || th->has_pending ||
 	    (tr->crash_sig && tid == tr->crash_tid) ||
 	    !sigtrap_queued(tr->pid, tid))
 		return;
@@ -1608,7 +1963,8 @@ static int restore_thread(tracer *tr, thread *th)
 			ptrace(PTRACE_GETREGS, th->tid, 0, &regs);
 		} else if ((st >> 16) == 0 && s == SIGTRAP &&
 			   ((tr->tracing && find_bp(tr, regs.rip - 1)) ||
-			    (tr->entry_addr && regs.rip - 1 == tr->entry_addr))) {
+			    (tr->entry_addr && regs.rip - 1 == tr->entry_addr) ||
+			    (tr->rbrk_addr && regs.rip - 1 == tr->rbrk_addr))) {
 			regs.rip--; /* re-run the original instruction */
 			changed = true;
 		} else if ((st >> 16) == 0 && tr->stepper != th) {
@@ -1664,6 +2020,9 @@ static int detach_all(tracer *tr)
 
 	if (tr->ended)
 		return 0;
+	if (tr->stepper)
+		VERBOSE(tr, "detach while thread %d single-steps",
+			(int)tr->stepper->tid);
 	if (stop_all(tr, NULL) < 0 || tr->ended)
 		return tr->ended ? 0 : -1;
 	/* backwards: a thread that exits meanwhile is replaced by the last */
@@ -1673,7 +2032,6 @@ static int detach_all(tracer *tr)
 	if (tr->stepper) {
 		/* interrupted mid-step: the original byte is in place */
 		tr->step_bp->inserted = false;
-		tr->stepper->has_pending = false;
 		tr->stepper = NULL;
 	}
 	nsigs = tr->nthreads;
@@ -1687,6 +2045,7 @@ static int detach_all(tracer *tr)
 			rc = -1;
 	if (tr->entry_addr)
 		target_write(&tr->mem, tr->entry_addr, &tr->entry_orig, 1);
+	write_rbrk(tr, false);
 	if (tr->scratch && tr->nthreads) {
 		uint64_t args[6] = { tr->scratch, SCRATCH_SIZE, 0, 0, 0, 0 };
 		uint64_t ret = 1;
@@ -1870,10 +2229,62 @@ static int read_status_field(pid_t pid, const char *key, char *out,
 
 static int seize_error(pid_t pid, pid_t tid);
 
+/* Why the ELF file open on fd cannot be traced ("32-bit", "other
+ * architecture"), or NULL (x86-64, or not ELF: exec will tell). */
+static const char *unsupported_elf(int fd)
+{
+	unsigned char ident[20];
+
+	if (pread(fd, ident, sizeof(ident), 0) != (ssize_t)sizeof(ident) ||
+	    memcmp(ident, "\177ELF", 4) != 0)
+		return NULL;
+	if (ident[4] != 2 /* ELFCLASS64 */)
+		return "32-bit";
+	if ((ident[18] | ident[19] << 8) != 62 /* EM_X86_64 */)
+		return "other architecture";
+	return NULL;
+}
+
+static const char *unsupported_path(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	const char *why;
+
+	if (fd < 0)
+		return NULL;
+	why = unsupported_elf(fd);
+	close(fd);
+	return why;
+}
+
+/* The file execvp would run for name, or name itself when none is
+ * found (the exec then says why). */
+static void find_program(const char *name, char *out, size_t len)
+{
+	const char *path = getenv("PATH");
+
+	snprintf(out, len, "%s", name);
+	if (strchr(name, '/') || !*name)
+		return;
+	if (!path)
+		path = "/bin:/usr/bin";
+	while (*path) {
+		size_t n = strcspn(path, ":");
+		struct stat st;
+		snprintf(out, len, "%.*s%s%s", (int)n, path, n ? "/" : "",
+			 name);
+		if (stat(out, &st) == 0 && S_ISREG(st.st_mode) &&
+		    access(out, X_OK) == 0)
+			return;
+		path += n + (path[n] == ':');
+	}
+	snprintf(out, len, "%s", name);
+}
+
 static int check_target(pid_t pid)
 {
 	char buf[256], path[64], comm[64] = "?";
-	unsigned char ident[20];
+	const char *why;
 	int fd;
 	long tracer_pid;
 
@@ -1915,14 +2326,10 @@ static int check_target(pid_t pid)
 		}
 		return 0; /* kernel thread or gone: seize will tell */
 	}
-	if (read(fd, ident, sizeof(ident)) == (ssize_t)sizeof(ident) &&
-	    memcmp(ident, "\177ELF", 4) == 0 &&
-	    (ident[4] != 2 /* ELFCLASS64 */ ||
-	     (ident[18] | ident[19] << 8) != 62 /* EM_X86_64 */)) {
+	if ((why = unsupported_elf(fd))) {
 		close(fd);
 		tracer_msg("process %d is not an x86-64 program (%s): not "
-			   "supported", (int)pid,
-			   ident[4] != 2 ? "32-bit" : "other architecture");
+			   "supported", (int)pid, why);
 		return EXIT_TRACER_UNSUPPORTED;
 	}
 	close(fd);
@@ -2036,9 +2443,18 @@ static int seize_all(tracer *tr)
 
 static int start_run(tracer *tr)
 {
+	char prog[4096];
+	const char *why;
 	int status;
-	pid_t pid = fork();
+	pid_t pid;
 
+	find_program(tr->o->argv[0], prog, sizeof(prog));
+	if ((why = unsupported_path(prog))) {
+		tracer_msg("%s is not an x86-64 program (%s): not supported",
+			   tr->o->argv[0], why);
+		return EXIT_TRACER_UNSUPPORTED;
+	}
+	pid = fork();
 	if (pid < 0) {
 		tracer_msg("fork: %s", strerror(errno));
 		return EXIT_TRACER_ERROR;
@@ -2206,6 +2622,8 @@ int tracer_main(const tracer_options *o)
 		/* the commands left run on what was taken */
 		live_finish(tr.live, true);
 	}
+	if (tr.refusal)
+		status = tr.refusal;
 	if (status == EXIT_TRACER_OK)
 		status = live_status(tr.live);
 	live_free(tr.live);
@@ -2215,6 +2633,7 @@ int tracer_main(const tracer_options *o)
 		free_shadow(&tr.threads[i]);
 	free(tr.threads);
 	free(tr.children);
+	mappings_clear(&tr.maps);
 	ms_table_free(tr.table);
 	return status;
 }

@@ -177,6 +177,20 @@ int symbols_resolve(symbols *s, pid_t pid, const target_mem *m,
 		    char *err, size_t errlen);
 void symbols_destroy(symbols *s);
 bool symbols_is_wrapper(const symbols *s, uint64_t pc);
+/* The dynamic linker's debugger interface of process pid: the address of
+ * _dl_debug_state (r_brk: the dynamic linker calls it before and after
+ * each change of the link map) and of its r_debug. -1 when the process
+ * has no dynamic linker (static executable) or it cannot be read. */
+int symbols_dynamic_linker(pid_t pid, uint64_t *brk, uint64_t *rdebug);
+/* Each module of the link map of pid in lookup order, the executable
+ * first: cb(arg, path, bias). -1 when it cannot be read. */
+int symbols_each_module(pid_t pid, const target_mem *m,
+			void (*cb)(void *arg, const char *path, uint64_t bias),
+			void *arg);
+/* The entry points that the module at path, loaded at bias, defines
+ * itself (0 for the others). */
+void symbols_module_entries(const char *path, uint64_t bias,
+			    uint64_t fn_addr[FN_COUNT]);
 
 /* --------------------------------------------------------------- unwind */
 
