@@ -117,6 +117,37 @@ typedef struct tracer {
 static volatile sig_atomic_t want_snapshot, want_detach, want_timer;
 static volatile pid_t wake_tid;
 
+bool prof_enabled;
+uint64_t prof_ns[PROF_PARTS], prof_n[PROF_PARTS];
+
+uint64_t prof_clock(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void prof_print(void)
+{
+	static const char *const names[PROF_PARTS] = {
+		"wait", "getregs", "stubs", "stack", "unwind", "arm",
+		"record", "setregs", "cont" };
+	uint64_t stops = prof_n[PROF_GETREGS], total = 0;
+
+	if (!prof_enabled || !stops)
+		return;
+	fprintf(stderr, "memsnap: profile: %llu stops, ns per stop:",
+		(unsigned long long)stops);
+	for (int i = 0; i < PROF_PARTS; i++) {
+		fprintf(stderr, " %s %.0f (%llu)", names[i],
+			(double)prof_ns[i] / (double)stops,
+			(unsigned long long)prof_n[i]);
+		total += prof_ns[i];
+	}
+	fprintf(stderr, " = %.0f\n", (double)total / (double)stops);
+}
+
 void tracer_msg(const char *fmt, ...)
 {
 	va_list ap;
@@ -263,19 +294,23 @@ static void record_alloc(tracer *tr, uint32_t domain, uint64_t addr,
 {
 	ms_error err;
 	int rc;
+	uint64_t t0 = prof_start();
 
 	if (size > MS_SIZE_MAX)
 		size = MS_SIZE_MAX;
 	rc = ms_table_alloc(tr->table, domain, addr, size, e->pcs, e->npcs,
 			    e->total, &err);
+	prof_mark(PROF_RECORD, t0);
 	table_error(tr, rc, &err);
 }
 
 static void record_free(tracer *tr, uint32_t domain, uint64_t addr)
 {
 	ms_error err;
+	uint64_t t0 = prof_start();
 	int rc = ms_table_free_block(tr->table, domain, addr, &err);
 
+	prof_mark(PROF_RECORD, t0);
 	table_error(tr, rc, &err);
 }
 
@@ -444,6 +479,7 @@ static void collect_stubs(tracer *tr)
 {
 	stub_data data[NSTUBS], res[NSTUBS];
 	bool any = false;
+	uint64_t t0 = prof_start();
 
 	if (!tr->narmed || target_read(&tr->mem, stub_data_addr(tr, 0), data,
 				       sizeof(data)) < 0)
@@ -455,8 +491,11 @@ static void collect_stubs(tracer *tr)
 	 * copies result before done). The stub stores result before done,
 	 * so a read made after this one has every result it flagged. */
 	if (!any || target_read(&tr->mem, stub_data_addr(tr, 0), res,
-				sizeof(res)) < 0)
+				sizeof(res)) < 0) {
+		prof_mark(PROF_STUBS, t0);
 		return;
+	}
+	prof_mark(PROF_STUBS, t0);
 	for (size_t t = 0; t < tr->nthreads; t++) {
 		thread *th = &tr->threads[t];
 		for (size_t k = th->nshadow; k-- > 0;) {
@@ -507,8 +546,10 @@ static void handle_status(tracer *tr, pid_t tid, int status);
 static int wait_event(tracer *tr)
 {
 	int status;
+	uint64_t t0 = prof_start();
 	pid_t tid = waitpid(-1, &status, __WALL);
 
+	prof_mark(PROF_WAIT, t0);
 	if (tid < 0)
 		return errno == EINTR ? 0 : -1;
 	if (tr->o->verbose > 2)
@@ -591,6 +632,7 @@ static void execute_displaced(tracer *tr, thread *th, breakpoint *bp,
 			      struct user_regs_struct *regs)
 {
 	pid_t tid;
+	uint64_t t0;
 
 	switch (bp->insn.how) {
 	case DISP_EMULATE:
@@ -618,8 +660,11 @@ static void execute_displaced(tracer *tr, thread *th, breakpoint *bp,
 			th->stopped = false;
 		return;
 	}
+	t0 = prof_start();
 	ptrace(PTRACE_SETREGS, th->tid, 0, regs);
+	t0 = prof_mark(PROF_SETREGS, t0);
 	resume(th, 0);
+	prof_mark(PROF_CONT, t0);
 }
 
 static void finish_step(tracer *tr, thread *th)
@@ -639,7 +684,7 @@ static void handle_entry(tracer *tr, thread *th, breakpoint *bp,
 {
 	enum tracer_fn fn = bp_fn(bp);
 	shadow_entry *e;
-	uint64_t tramp = trampoline(tr), ret;
+	uint64_t tramp = trampoline(tr), ret, t0;
 
 	tr->events++;
 	/* An entry at the same slot is a tail call (reallocarray jumping to
@@ -678,6 +723,7 @@ static void handle_entry(tracer *tr, thread *th, breakpoint *bp,
 			e->slot = regs->rsp;
 			e->ret = ret = unwinder_return_address(tr->unw);
 			e->stub = -1;
+			t0 = prof_start();
 			/* posix_memalign's result is in memory the caller
 			 * may reuse before the next stop: it traps */
 			if (ret && tr->o->return_stubs &&
@@ -689,6 +735,7 @@ static void handle_entry(tracer *tr, thread *th, breakpoint *bp,
 							&tramp, 8) < 0) {
 				pop_shadow(tr, th);
 			}
+			prof_mark(PROF_ARM, t0);
 		}
 	}
 	execute_displaced(tr, th, bp, regs);
@@ -1280,9 +1327,11 @@ static void handle_trap(tracer *tr, thread *th, int status)
 {
 	struct user_regs_struct regs;
 	breakpoint *bp;
+	uint64_t t0 = prof_start();
 
 	if (ptrace(PTRACE_GETREGS, th->tid, 0, &regs) < 0)
 		return; /* gone: its exit is on the way */
+	prof_mark(PROF_GETREGS, t0);
 	collect_stubs(tr);
 	if (tr->stepper == th) {
 		finish_step(tr, th);
@@ -2011,6 +2060,7 @@ int tracer_main(const tracer_options *o)
 
 	memset(&tr, 0, sizeof(tr));
 	tr.o = o;
+	prof_enabled = getenv("MEMSNAP_PROFILE") != NULL;
 	tr.mem.fd = -1;
 	tr.table = ms_table_new(&err);
 	if (!tr.table) {
@@ -2075,6 +2125,7 @@ int tracer_main(const tracer_options *o)
 	if (status == EXIT_TRACER_OK)
 		status = live_status(tr.live);
 	live_free(tr.live);
+	prof_print();
 	teardown_image(&tr);
 	target_mem_close(&tr.mem);
 	for (size_t i = 0; i < tr.nthreads; i++)

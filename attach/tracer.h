@@ -197,6 +197,42 @@ uint32_t unwinder_unwind(unwinder *u, pid_t tid,
 			 const symbols *sym, uint64_t *pcs, uint32_t max,
 			 uint32_t *total);
 
+/* -------------------------------------------------------------- profile */
+
+/* MEMSNAP_PROFILE=1 in the environment: where the time of the stops goes,
+ * printed at the end (docs/BENCHMARKS.md). Off, a mark costs one branch. */
+enum prof_part {
+	PROF_WAIT,      /* waitpid: the target running, the stop, the wake */
+	PROF_GETREGS,
+	PROF_STUBS,     /* collecting returns through stubs */
+	PROF_STACK,     /* the bulk stack copy */
+	PROF_UNWIND,
+	PROF_ARM,       /* return stub or trampoline armed */
+	PROF_RECORD,    /* the trace table */
+	PROF_SETREGS,
+	PROF_CONT,
+	PROF_PARTS
+};
+extern bool prof_enabled;
+extern uint64_t prof_ns[PROF_PARTS], prof_n[PROF_PARTS];
+uint64_t prof_clock(void);
+static inline uint64_t prof_start(void)
+{
+	return prof_enabled ? prof_clock() : 0;
+}
+/* Adds the time since since to part; returns now. */
+static inline uint64_t prof_mark(enum prof_part part, uint64_t since)
+{
+	uint64_t t;
+
+	if (!prof_enabled)
+		return 0;
+	t = prof_clock();
+	prof_ns[part] += t - since;
+	prof_n[part]++;
+	return t;
+}
+
 /* --------------------------------------------------------------- tracer */
 
 typedef struct tracer_options {

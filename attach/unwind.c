@@ -310,20 +310,15 @@ uint64_t unwinder_return_address(const unwinder *u)
 	return ret;
 }
 
-uint32_t unwinder_unwind(unwinder *u, pid_t tid,
-			 const struct user_regs_struct *regs,
-			 const symbols *sym, uint64_t *pcs, uint32_t max,
-			 uint32_t *total)
+static uint32_t unwind_libunwind(unwinder *u, const symbols *sym,
+				 uint64_t *pcs, uint32_t max, uint32_t *total)
 {
+	const struct user_regs_struct *regs = u->regs;
 	unw_cursor_t c;
 	unw_word_t ip;
 	uint32_t depth = 0;
 	bool in_wrappers = true;
 
-	current = u;
-	u->regs = regs;
-	u->maps_fresh = false;
-	copy_stack(u, tid, regs->rsp);
 	if (unw_init_remote(&c, u->as, u) < 0)
 		return frame_pointer_walk(u, regs, sym, pcs, max, total);
 	/* frame 0 is the allocator itself */
@@ -343,4 +338,22 @@ uint32_t unwinder_unwind(unwinder *u, pid_t tid,
 		return frame_pointer_walk(u, regs, sym, pcs, max, total);
 	*total = depth;
 	return depth < max ? depth : max;
+}
+
+uint32_t unwinder_unwind(unwinder *u, pid_t tid,
+			 const struct user_regs_struct *regs,
+			 const symbols *sym, uint64_t *pcs, uint32_t max,
+			 uint32_t *total)
+{
+	uint64_t t0 = prof_start();
+	uint32_t depth;
+
+	current = u;
+	u->regs = regs;
+	u->maps_fresh = false;
+	copy_stack(u, tid, regs->rsp);
+	t0 = prof_mark(PROF_STACK, t0);
+	depth = unwind_libunwind(u, sym, pcs, max, total);
+	prof_mark(PROF_UNWIND, t0);
+	return depth;
 }
