@@ -478,24 +478,34 @@ static int arm_stub(tracer *tr, thread *th, const shadow_entry *e)
 static void collect_stubs(tracer *tr)
 {
 	stub_data data[NSTUBS], res[NSTUBS];
-	bool any = false;
+	bool any = false, running = false;
 	uint64_t t0 = prof_start();
+	int n = NSTUBS;
 
-	if (!tr->narmed || target_read(&tr->mem, stub_data_addr(tr, 0), data,
-				       sizeof(data)) < 0)
+	if (!tr->narmed)
 		return;
-	for (int i = 0; i < NSTUBS; i++)
+	while (!tr->stub_used[n - 1])
+		n--; /* read the stubs in use, not the page */
+	if (target_read(&tr->mem, stub_data_addr(tr, 0), data,
+			n * sizeof(stub_data)) < 0)
+		return;
+	for (int i = 0; i < n; i++)
 		any |= tr->stub_used[i] && (data[i].done & 0xff);
+	for (size_t t = 0; t < tr->nthreads && !running; t++)
+		running = !tr->threads[t].stopped;
 	/* Other threads run meanwhile: one read can see a stub's done flag
 	 * set but its result from before the stub stored it (the read
 	 * copies result before done). The stub stores result before done,
-	 * so a read made after this one has every result it flagged. */
-	if (!any || target_read(&tr->mem, stub_data_addr(tr, 0), res,
-				sizeof(res)) < 0) {
-		prof_mark(PROF_STUBS, t0);
-		return;
-	}
+	 * so a read made after this one has every result it flagged. With
+	 * every thread stopped, every store is in the first read. */
+	if (any && !running)
+		memcpy(res, data, n * sizeof(stub_data));
+	else if (any && target_read(&tr->mem, stub_data_addr(tr, 0), res,
+				    n * sizeof(stub_data)) < 0)
+		any = false;
 	prof_mark(PROF_STUBS, t0);
+	if (!any)
+		return;
 	for (size_t t = 0; t < tr->nthreads; t++) {
 		thread *th = &tr->threads[t];
 		for (size_t k = th->nshadow; k-- > 0;) {
@@ -628,14 +638,28 @@ static void resume_all(tracer *tr)
 
 /* --------------------------------------------------- breakpoint handling */
 
+/* Write back what changed in regs: most stops change rip alone, and one
+ * register costs a third of the whole set. */
+static void put_regs(pid_t tid, const struct user_regs_struct *regs,
+		     bool rip_only)
+{
+	if (rip_only)
+		ptrace(PTRACE_POKEUSER, tid,
+		       offsetof(struct user_regs_struct, rip), regs->rip);
+	else
+		ptrace(PTRACE_SETREGS, tid, 0, regs);
+}
+
 static void execute_displaced(tracer *tr, thread *th, breakpoint *bp,
 			      struct user_regs_struct *regs)
 {
 	pid_t tid;
 	uint64_t t0;
+	bool rip_only = true;
 
 	switch (bp->insn.how) {
 	case DISP_EMULATE:
+		rip_only = bp->insn.op == EMU_NOP || bp->insn.op == EMU_JMP;
 		if (displaced_emulate(&bp->insn, &tr->mem, regs, bp->addr) < 0)
 			tracer_msg("warning: emulating %s failed",
 				   bp->insn.text);
@@ -661,7 +685,7 @@ static void execute_displaced(tracer *tr, thread *th, breakpoint *bp,
 		return;
 	}
 	t0 = prof_start();
-	ptrace(PTRACE_SETREGS, th->tid, 0, regs);
+	put_regs(th->tid, regs, rip_only);
 	t0 = prof_mark(PROF_SETREGS, t0);
 	resume(th, 0);
 	prof_mark(PROF_CONT, t0);
@@ -763,7 +787,7 @@ static int complete_return(tracer *tr, thread *th,
 	}
 	e = &th->shadow[th->nshadow - 1];
 	regs->rip = e->ret;
-	ptrace(PTRACE_SETREGS, th->tid, 0, regs);
+	put_regs(th->tid, regs, true);
 	record_return(tr, e, regs->rax);
 	pop_shadow(tr, th);
 	return 0;
