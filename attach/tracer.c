@@ -118,7 +118,7 @@ static volatile sig_atomic_t want_snapshot, want_detach, want_timer;
 static volatile pid_t wake_tid;
 
 bool prof_enabled;
-uint64_t prof_ns[PROF_PARTS], prof_n[PROF_PARTS];
+uint64_t prof_ns[PROF_PARTS], prof_n[PROF_PARTS], prof_unwind_memo;
 
 uint64_t prof_clock(void)
 {
@@ -145,7 +145,9 @@ static void prof_print(void)
 			(unsigned long long)prof_n[i]);
 		total += prof_ns[i];
 	}
-	fprintf(stderr, " = %.0f\n", (double)total / (double)stops);
+	fprintf(stderr, " = %.0f; %llu unwinds remembered\n",
+		(double)total / (double)stops,
+		(unsigned long long)prof_unwind_memo);
 }
 
 void tracer_msg(const char *fmt, ...)

@@ -215,6 +215,7 @@ enum prof_part {
 };
 extern bool prof_enabled;
 extern uint64_t prof_ns[PROF_PARTS], prof_n[PROF_PARTS];
+extern uint64_t prof_unwind_memo;     /* unwinds answered from memory */
 uint64_t prof_clock(void);
 static inline uint64_t prof_start(void)
 {

@@ -28,6 +28,32 @@ typedef struct ro_range {
 	uint64_t start, end;
 } ro_range;
 
+/* An unwind is a function of what it reads: registers, words of the stack
+ * copy, and module pages (constant while the modules stay). One that read
+ * nothing else is remembered with its inputs; a later stop with the same
+ * rip and rsp whose registers and stack words read are the same gets the
+ * same frames without unwinding again (a loop allocating from one call
+ * site). The check compares every input, so the frames stay exact. */
+#define MEMO_SLOTS 64
+#define MEMO_WORDS 192
+
+typedef struct unwind_inputs {
+	bool fit;                  /* read nothing but the inputs below */
+	uint32_t regs;             /* bit set of the UNW_X86_64_* read */
+	uint32_t nwords;
+	uint32_t off[MEMO_WORDS];  /* offsets in the stack copy */
+	uint64_t val[MEMO_WORDS];
+} unwind_inputs;
+
+typedef struct memo {
+	uint64_t rip, rsp;         /* rip 0: empty */
+	uint32_t max;
+	struct user_regs_struct regs;
+	unwind_inputs in;
+	uint32_t npcs, total;
+	uint64_t *pcs;
+} memo;
+
 struct unwinder {
 	pid_t pid;
 	const target_mem *mem;
@@ -47,6 +73,8 @@ struct unwinder {
 	bool maps_fresh;   /* re-read at most once per unwind */
 	uint64_t page_addr[PAGE_CACHE];
 	uint8_t page[PAGE_CACHE][PAGE];
+	unwind_inputs in;          /* of the unwind running */
+	memo memo[MEMO_SLOTS];
 };
 
 /* libunwind as built here (no per-thread cache) masks every signal around
@@ -134,13 +162,21 @@ static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val,
 		return -UNW_EINVAL;
 	if (addr >= u->stack_lo && addr - u->stack_lo + 8 <= u->stack_len) {
 		memcpy(val, u->stack + (addr - u->stack_lo), 8);
+		if (u->in.nwords < MEMO_WORDS) {
+			u->in.off[u->in.nwords] = (uint32_t)(addr - u->stack_lo);
+			u->in.val[u->in.nwords++] = *val;
+		} else {
+			u->in.fit = false;
+		}
 		return 0;
 	}
 	if (addr >= u->stack_lo && addr - u->stack_lo < STACK_COPY &&
 	    u->stack_len == u->copy_size && u->copy_size < STACK_COPY)
 		u->copy_size *= 2;
-	if (addr - page > PAGE - 8 || !read_only(u, addr))
+	if (addr - page > PAGE - 8 || !read_only(u, addr)) {
+		u->in.fit = false;
 		return target_read(u->mem, addr, val, 8) < 0 ? -UNW_EINVAL : 0;
+	}
 	slot = (page / PAGE) % PAGE_CACHE;
 	if (u->page_addr[slot] != page) {
 		u->page_addr[slot] = 0;
@@ -153,13 +189,9 @@ static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val,
 	return 0;
 }
 
-static int access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val,
-		      int write, void *arg)
+static bool reg_value(const struct user_regs_struct *r, int reg,
+		      uint64_t *val)
 {
-	const struct user_regs_struct *r = current->regs;
-
-	if (write)
-		return -UNW_EINVAL;
 	switch (reg) {
 	case UNW_X86_64_RAX: *val = r->rax; break;
 	case UNW_X86_64_RDX: *val = r->rdx; break;
@@ -178,8 +210,22 @@ static int access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val,
 	case UNW_X86_64_R14: *val = r->r14; break;
 	case UNW_X86_64_R15: *val = r->r15; break;
 	case UNW_X86_64_RIP: *val = r->rip; break;
-	default: return -UNW_EBADREG;
+	default: return false;
 	}
+	return true;
+}
+
+static int access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val,
+		      int write, void *arg)
+{
+	uint64_t v;
+
+	if (write)
+		return -UNW_EINVAL;
+	if (!reg_value(current->regs, reg, &v))
+		return -UNW_EBADREG;
+	*val = v;
+	current->in.regs |= 1u << reg;
 	return 0;
 }
 
@@ -254,12 +300,16 @@ void unwinder_free(unwinder *u)
 		unw_destroy_addr_space(u->as);
 	if (u->upt)
 		_UPT_destroy(u->upt);
+	for (int i = 0; i < MEMO_SLOTS; i++)
+		free(u->memo[i].pcs);
 	free(u->ro);
 	free(u);
 }
 
 void unwinder_flush(unwinder *u)
 {
+	for (int i = 0; i < MEMO_SLOTS; i++)
+		u->memo[i].rip = 0;
 	unw_flush_cache(u->as, 0, 0);
 	memset(u->page_addr, 0, sizeof(u->page_addr));
 	u->nro = 0;
@@ -340,17 +390,68 @@ uint64_t unwinder_return_address(const unwinder *u)
 	return ret;
 }
 
+static uint32_t fp_fallback(unwinder *u, const symbols *sym, uint64_t *pcs,
+			    uint32_t max, uint32_t *total)
+{
+	u->in.fit = false; /* it reads the target */
+	return frame_pointer_walk(u, u->regs, sym, pcs, max, total);
+}
+
+static memo *memo_slot(unwinder *u, const struct user_regs_struct *regs)
+{
+	uint64_t h = (regs->rip ^ (regs->rsp >> 3)) * 0x9e3779b97f4a7c15ull;
+
+	return &u->memo[h >> 58];
+}
+
+static bool memo_matches(const unwinder *u, const memo *m,
+			 const struct user_regs_struct *regs, uint32_t max)
+{
+	uint64_t a, b;
+
+	if (m->rip != regs->rip || m->rsp != regs->rsp || m->max != max)
+		return false;
+	for (int r = 0; r < 32; r++)
+		if ((m->in.regs & (1u << r)) &&
+		    (!reg_value(regs, r, &a) || !reg_value(&m->regs, r, &b) ||
+		     a != b))
+			return false;
+	for (uint32_t i = 0; i < m->in.nwords; i++)
+		if (m->in.off[i] + 8 > u->stack_len ||
+		    memcmp(u->stack + m->in.off[i], &m->in.val[i], 8) != 0)
+			return false;
+	return true;
+}
+
+static void memo_store(unwinder *u, memo *m, const uint64_t *pcs,
+		       uint32_t npcs, uint32_t total, uint32_t max)
+{
+	if (!m->pcs || m->max < max) {
+		uint64_t *v = realloc(m->pcs, (max ? max : 1) * sizeof(*v));
+		if (!v)
+			return;
+		m->pcs = v;
+	}
+	m->rip = u->regs->rip;
+	m->rsp = u->regs->rsp;
+	m->max = max;
+	m->regs = *u->regs;
+	m->in = u->in;
+	m->npcs = npcs;
+	m->total = total;
+	memcpy(m->pcs, pcs, npcs * sizeof(*pcs));
+}
+
 static uint32_t unwind_libunwind(unwinder *u, const symbols *sym,
 				 uint64_t *pcs, uint32_t max, uint32_t *total)
 {
-	const struct user_regs_struct *regs = u->regs;
 	unw_cursor_t c;
 	unw_word_t ip;
 	uint32_t depth = 0;
 	bool in_wrappers = true;
 
 	if (unw_init_remote(&c, u->as, u) < 0)
-		return frame_pointer_walk(u, regs, sym, pcs, max, total);
+		return fp_fallback(u, sym, pcs, max, total);
 	/* frame 0 is the allocator itself */
 	for (int i = 0; i < MS_MAX_FRAMES && unw_step(&c) > 0; i++) {
 		if (unw_get_reg(&c, UNW_REG_IP, &ip) < 0 || ip == 0)
@@ -360,12 +461,11 @@ static uint32_t unwind_libunwind(unwinder *u, const symbols *sym,
 		 * first frame must be the return address at [rsp]. */
 		if (i == 0 && u->stack_len >= 8 &&
 		    memcmp(&ip, u->stack, 8) != 0)
-			return frame_pointer_walk(u, regs, sym, pcs, max,
-						  total);
+			return fp_fallback(u, sym, pcs, max, total);
 		push_pc(sym, ip, pcs, max, &depth, &in_wrappers);
 	}
 	if (depth == 0)
-		return frame_pointer_walk(u, regs, sym, pcs, max, total);
+		return fp_fallback(u, sym, pcs, max, total);
 	*total = depth;
 	return depth < max ? depth : max;
 }
@@ -377,15 +477,34 @@ uint32_t unwinder_unwind(unwinder *u, pid_t tid,
 {
 	uint64_t t0 = prof_start();
 	uint32_t depth;
+	memo *m;
 
 	current = u;
 	u->regs = regs;
 	u->maps_fresh = false;
 	copy_stack(u, tid, regs->rsp);
 	t0 = prof_mark(PROF_STACK, t0);
+	m = memo_slot(u, regs);
+	if (memo_matches(u, m, regs, max)) {
+		memcpy(pcs, m->pcs, m->npcs * sizeof(*pcs));
+		*total = m->total;
+		prof_unwind_memo++;
+		prof_mark(PROF_UNWIND, t0);
+		return m->npcs;
+	}
+	u->in.fit = true;
+	u->in.regs = 0;
+	u->in.nwords = 0;
+	/* the check of the first frame reads [rsp] */
+	if (u->stack_len >= 8) {
+		u->in.off[u->in.nwords] = 0;
+		memcpy(&u->in.val[u->in.nwords++], u->stack, 8);
+	}
 	unwinding = true;
 	depth = unwind_libunwind(u, sym, pcs, max, total);
 	unwinding = false;
+	if (u->in.fit)
+		memo_store(u, m, pcs, depth, *total, max);
 	prof_mark(PROF_UNWIND, t0);
 	return depth;
 }
