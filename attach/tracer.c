@@ -91,6 +91,7 @@ typedef struct tracer {
 	ms_table *table;
 	ms_dwfl *dwfl;
 	bool stub_used[NSTUBS];
+	uint64_t stub_done[NSTUBS]; /* returns seen through each stub */
 	unsigned narmed;       /* stubs in use */
 	uint64_t entry_addr;   /* temporary breakpoint at the exec entry */
 	uint8_t entry_orig;
@@ -458,19 +459,26 @@ static int alloc_stub(tracer *tr)
 	return -1;
 }
 
-/* Fill the stub's data and swap the return address for the stub, with
- * one write to two places. */
+/* Where the thread arms stub i itself at the entry of bp (SCRATCH_ARM). */
+static uint64_t arm_entry(const tracer *tr, const breakpoint *bp, int i)
+{
+	return tr->scratch + SCRATCH_ARM +
+	       ((uint64_t)(bp - tr->bps) * ARM_STUBS + (uint64_t)i) *
+		       ARM_ENTRY;
+}
+
+/* Keep the return address in the stub's data and swap it for the stub,
+ * with one write to two places. */
 static int arm_stub(tracer *tr, thread *th, const shadow_entry *e)
 {
-	stub_data d = { e->ret, 0, 0, 0 };
-	uint64_t code = stub_code(tr, e->stub);
-	struct iovec local[2] = { { &d, sizeof(d) }, { &code, 8 } };
+	uint64_t code = stub_code(tr, e->stub), ret = e->ret;
+	struct iovec local[2] = { { &ret, 8 }, { &code, 8 } };
 	struct iovec remote[2] = {
-		{ (void *)(uintptr_t)stub_data_addr(tr, e->stub), sizeof(d) },
+		{ (void *)(uintptr_t)(stub_data_addr(tr, e->stub) +
+				      offsetof(stub_data, ret)), 8 },
 		{ (void *)(uintptr_t)e->slot, 8 } };
 
-	if (process_vm_writev(th->tid, local, 2, remote, 2, 0) ==
-	    (ssize_t)(sizeof(d) + 8))
+	if (process_vm_writev(th->tid, local, 2, remote, 2, 0) == 16)
 		return 0;
 	/* not the stack: a partial write cannot have swapped it */
 	return -1;
@@ -492,7 +500,7 @@ static void collect_stubs(tracer *tr)
 			n * sizeof(stub_data)) < 0)
 		return;
 	for (int i = 0; i < n; i++)
-		any |= tr->stub_used[i] && (data[i].done & 0xff);
+		any |= tr->stub_used[i] && data[i].done != tr->stub_done[i];
 	for (size_t t = 0; t < tr->nthreads && !running; t++)
 		running = !tr->threads[t].stopped;
 	/* Other threads run meanwhile: one read can see a stub's done flag
@@ -512,8 +520,10 @@ static void collect_stubs(tracer *tr)
 		thread *th = &tr->threads[t];
 		for (size_t k = th->nshadow; k-- > 0;) {
 			shadow_entry *e = &th->shadow[k];
-			if (e->stub < 0 || !(data[e->stub].done & 0xff))
+			if (e->stub < 0 ||
+			    data[e->stub].done == tr->stub_done[e->stub])
 				continue;
+			tr->stub_done[e->stub] = data[e->stub].done;
 			if (tr->o->verbose > 2 &&
 			    res[e->stub].result != data[e->stub].result)
 				tracer_msg("%d: stub %d result %#llx read "
@@ -652,8 +662,9 @@ static void put_regs(pid_t tid, const struct user_regs_struct *regs,
 		ptrace(PTRACE_SETREGS, tid, 0, regs);
 }
 
+/* via: an arming entry to go through first, 0 when none. */
 static void execute_displaced(tracer *tr, thread *th, breakpoint *bp,
-			      struct user_regs_struct *regs)
+			      struct user_regs_struct *regs, uint64_t via)
 {
 	pid_t tid;
 	uint64_t t0;
@@ -686,6 +697,8 @@ static void execute_displaced(tracer *tr, thread *th, breakpoint *bp,
 			th->stopped = false;
 		return;
 	}
+	if (via)
+		regs->rip = via;
 	t0 = prof_start();
 	put_regs(th->tid, regs, rip_only);
 	t0 = prof_mark(PROF_SETREGS, t0);
@@ -710,7 +723,7 @@ static void handle_entry(tracer *tr, thread *th, breakpoint *bp,
 {
 	enum tracer_fn fn = bp_fn(bp);
 	shadow_entry *e;
-	uint64_t tramp = trampoline(tr), ret, t0;
+	uint64_t tramp = trampoline(tr), ret, t0, via = 0;
 
 	tr->events++;
 	/* An entry at the same slot is a tail call (reallocarray jumping to
@@ -755,7 +768,9 @@ static void handle_entry(tracer *tr, thread *th, breakpoint *bp,
 			if (ret && tr->o->return_stubs &&
 			    fn != FN_POSIX_MEMALIGN &&
 			    (e->stub = alloc_stub(tr)) >= 0) {
-				if (arm_stub(tr, th, e) < 0)
+				if (bp->arm && e->stub < ARM_STUBS)
+					via = arm_entry(tr, bp, e->stub);
+				else if (arm_stub(tr, th, e) < 0)
 					pop_shadow(tr, th);
 			} else if (!ret || target_write(&tr->mem, regs->rsp,
 							&tramp, 8) < 0) {
@@ -764,7 +779,7 @@ static void handle_entry(tracer *tr, thread *th, breakpoint *bp,
 			prof_mark(PROF_ARM, t0);
 		}
 	}
-	execute_displaced(tr, th, bp, regs);
+	execute_displaced(tr, th, bp, regs, via);
 }
 
 /* Record the call th returned from at the trampoline and move it to the
@@ -803,6 +818,22 @@ static void handle_return(tracer *tr, thread *th,
 }
 
 /* ------------------------------------------------------------ set-up */
+
+/* The arming entries of bp, where its displaced instruction allows them. */
+static int arm_code(tracer *tr, breakpoint *bp)
+{
+	uint8_t buf[ARM_STUBS * ARM_ENTRY];
+	uint64_t next = bp->ool;
+
+	bp->arm = false;
+	if (!bp->ool && !displaced_emulated_next(&bp->insn, bp->addr, &next))
+		return 0;
+	scratch_arm_code(buf, tr->scratch, (int)(bp - tr->bps), next);
+	if (target_write(&tr->mem, arm_entry(tr, bp, 0), buf, sizeof(buf)) < 0)
+		return -1;
+	bp->arm = true;
+	return 0;
+}
 
 static int setup_breakpoints(tracer *tr, pid_t tid, char *err, size_t errlen)
 {
@@ -849,6 +880,11 @@ static int setup_breakpoints(tracer *tr, pid_t tid, char *err, size_t errlen)
 			} else {
 				bp->insn.how = DISP_STEP;
 			}
+		}
+		if (arm_code(tr, bp) < 0) {
+			snprintf(err, errlen, "cannot write in process %d: %s",
+				 (int)tr->pid, strerror(errno));
+			return -1;
 		}
 		VERBOSE(tr, "%s at %#llx: %s (%s)", tracer_fn_names[f],
 			(unsigned long long)a, bp->insn.text,
@@ -902,6 +938,7 @@ static void teardown_image(tracer *tr)
 	tr->scratch = 0;
 	tr->tracing = false;
 	memset(tr->stub_used, 0, sizeof(tr->stub_used));
+	memset(tr->stub_done, 0, sizeof(tr->stub_done));
 	tr->narmed = 0;
 }
 
@@ -1533,6 +1570,11 @@ static void handle_status(tracer *tr, pid_t tid, int status)
 
 static uint64_t real_pc(tracer *tr, const breakpoint *bp, uint64_t rip)
 {
+	/* arming: the displaced instruction has not run (an emulated one,
+	 * a mov or a jmp, runs again the same) */
+	if (bp->arm && rip >= arm_entry(tr, bp, 0) &&
+	    rip < arm_entry(tr, bp, ARM_STUBS))
+		return bp->addr;
 	if (bp->ool && rip >= bp->ool && rip < bp->ool + DISPLACED_SLOT)
 		return rip < bp->ool + bp->insn.len ?
 			       bp->addr + (rip - bp->ool) :
