@@ -65,6 +65,16 @@ typedef struct thread {
 	size_t nshadow, shadow_cap;
 } thread;
 
+/* A call of a single-threaded target that has finished (its frame is
+ * gone: it returned through its stub, or left by longjmp), or a free after
+ * it, waiting for the read of the stub data that settles them in order. */
+typedef struct retired {
+	bool is_free;
+	uint64_t addr;       /* of the free */
+	shadow_entry e;      /* of the call */
+} retired;
+#define RETIRED_MAX 64
+
 /* A fork or vfork child: its first stop and its parent's event come in
  * either order; it is handled once both are in. */
 typedef struct child {
@@ -92,6 +102,8 @@ typedef struct tracer {
 	ms_dwfl *dwfl;
 	bool stub_used[NSTUBS];
 	uint64_t stub_done[NSTUBS]; /* returns seen through each stub */
+	retired retired[RETIRED_MAX];
+	size_t nretired;
 	unsigned narmed;       /* stubs in use */
 	uint64_t entry_addr;   /* temporary breakpoint at the exec entry */
 	uint8_t entry_orig;
@@ -219,7 +231,7 @@ static void remove_thread(tracer *tr, thread *th)
 {
 	size_t i;
 
-	if (th->nshadow) {
+	if (th->nshadow || tr->nretired) {
 		collect_stubs(tr);
 		while (th->nshadow)
 			pop_shadow(tr, th);
@@ -484,20 +496,46 @@ static int arm_stub(tracer *tr, thread *th, const shadow_entry *e)
 	return -1;
 }
 
+/* The retired calls and frees, in their order; data: the stub data read
+ * at a stop of the only thread (NULL: unreadable, the process is gone). */
+static void settle_retired(tracer *tr, const stub_data *data)
+{
+	for (size_t i = 0; i < tr->nretired; i++) {
+		retired *r = &tr->retired[i];
+		int s = r->e.stub;
+		if (r->is_free) {
+			record_free(tr, MS_DOMAIN_MALLOC, r->addr);
+			continue;
+		}
+		/* not returned: left by longjmp */
+		if (data && data[s].done != tr->stub_done[s]) {
+			tr->stub_done[s] = data[s].done;
+			record_return(tr, &r->e, data[s].result);
+		}
+		tr->stub_used[s] = false;
+		tr->narmed--;
+	}
+	tr->nretired = 0;
+}
+
 /* Record the calls that returned through a stub since the last stop. */
 static void collect_stubs(tracer *tr)
 {
 	stub_data data[NSTUBS], res[NSTUBS];
-	bool any = false, running = false;
+	bool any = false, running = false, read;
 	uint64_t t0 = prof_start();
 	int n = NSTUBS;
 
-	if (!tr->narmed)
+	if (!tr->narmed) {
+		settle_retired(tr, NULL);
 		return;
+	}
 	while (!tr->stub_used[n - 1])
 		n--; /* read the stubs in use, not the page */
-	if (target_read(&tr->mem, stub_data_addr(tr, 0), data,
-			n * sizeof(stub_data)) < 0)
+	read = target_read(&tr->mem, stub_data_addr(tr, 0), data,
+			   n * sizeof(stub_data)) == 0;
+	settle_retired(tr, read ? data : NULL);
+	if (!read)
 		return;
 	for (int i = 0; i < n; i++)
 		any |= tr->stub_used[i] && data[i].done != tr->stub_done[i];
@@ -559,6 +597,46 @@ static shadow_entry *push_shadow(tracer *tr, thread *th)
 		th->shadow_cap = cap;
 	}
 	return &th->shadow[th->nshadow++];
+}
+
+/* Whether th's entry stop may leave the stub data unread: th is the
+ * only thread (nothing else can see the order of its events), and there
+ * is room for what it retires. */
+static bool retiring(const tracer *tr, const thread *th)
+{
+	return tr->nthreads == 1 && !tr->nchildren && !tr->stepper &&
+	       !tr->vforker && tr->narmed + 1 < ARM_STUBS &&
+	       tr->nretired + th->nshadow + 1 < RETIRED_MAX;
+}
+
+/* The call on top of th's shadow stack has finished: retire it (its
+ * result is read later, with the others'), or forget it. */
+static void finish_top(tracer *tr, thread *th, bool lazy)
+{
+	shadow_entry *e = &th->shadow[th->nshadow - 1], tmp;
+	uint64_t slot = e->slot;
+	retired *r;
+
+	if (lazy && e->stub >= 0 && !tr->retired[tr->nretired].e.pcs &&
+	    !(tr->retired[tr->nretired].e.pcs =
+		      malloc(tr->o->frames * sizeof(uint64_t) + 8))) {
+		collect_stubs(tr); /* records it now if it returned */
+		if (!th->nshadow || th->shadow[th->nshadow - 1].slot != slot)
+			return;
+		e = &th->shadow[th->nshadow - 1];
+		lazy = false;
+	}
+	if (!lazy || e->stub < 0) {
+		pop_shadow(tr, th); /* a trampoline's: left by longjmp */
+		return;
+	}
+	r = &tr->retired[tr->nretired++];
+	r->is_free = false;
+	/* swap the PC buffers: each array keeps its own */
+	tmp = r->e;
+	r->e = *e;
+	*e = tmp;
+	th->nshadow--;
 }
 
 /* ------------------------------------------------------- stop and resume */
@@ -718,28 +796,40 @@ static void finish_step(tracer *tr, thread *th)
 	resume_all(tr);
 }
 
+/* lazy: the stub data was not read at this stop (retiring). */
 static void handle_entry(tracer *tr, thread *th, breakpoint *bp,
-			 struct user_regs_struct *regs)
+			 struct user_regs_struct *regs, bool lazy)
 {
 	enum tracer_fn fn = bp_fn(bp);
 	shadow_entry *e;
 	uint64_t tramp = trampoline(tr), ret, t0, via = 0;
 
 	tr->events++;
-	/* An entry at the same slot is a tail call (reallocarray jumping to
-	 * realloc) when the slot still holds the trampoline; else the old
-	 * frame is gone. */
-	drop_stale(tr, th, regs->rsp);
+	/* Calls whose frame is gone have finished. An entry at the same
+	 * slot is a tail call (reallocarray jumping to realloc) when the
+	 * slot still holds the trampoline or the stub; else the old frame
+	 * is gone. No allocator returning a value tail-calls free. */
+	while (th->nshadow && th->shadow[th->nshadow - 1].slot < regs->rsp)
+		finish_top(tr, th, lazy);
 	if (th->nshadow && th->shadow[th->nshadow - 1].slot == regs->rsp &&
-	    (target_read(&tr->mem, regs->rsp, &ret, 8) < 0 ||
+	    ((lazy && fn == FN_FREE) ||
+	     target_read(&tr->mem, regs->rsp, &ret, 8) < 0 ||
 	     (ret != tramp &&
 	      ret != stub_code(tr, th->shadow[th->nshadow - 1].stub))))
-		pop_shadow(tr, th);
+		finish_top(tr, th, lazy);
+	/* A call whose slot is above the stack pointer is still running (this
+	 * call is its own) or returned long ago: only its stub knows. */
+	if (lazy && th->nshadow)
+		collect_stubs(tr);
 	if (tr->o->verbose > 1)
 		tracer_msg("%d: enter %s rsp=%#llx depth=%zu", (int)th->tid,
 			   tracer_fn_names[fn], regs->rsp, th->nshadow);
 	if (th->nshadow == 0) {
-		if (fn == FN_FREE) {
+		if (fn == FN_FREE && regs->rdi && tr->nretired) {
+			/* after the calls it follows */
+			tr->retired[tr->nretired].is_free = true;
+			tr->retired[tr->nretired++].addr = regs->rdi;
+		} else if (fn == FN_FREE) {
 			if (regs->rdi)
 				record_free(tr, MS_DOMAIN_MALLOC, regs->rdi);
 		} else if (!(fn == FN_MMAP && !(regs->rcx & MAP_ANONYMOUS)) &&
@@ -939,6 +1029,7 @@ static void teardown_image(tracer *tr)
 	tr->tracing = false;
 	memset(tr->stub_used, 0, sizeof(tr->stub_used));
 	memset(tr->stub_done, 0, sizeof(tr->stub_done));
+	tr->nretired = 0;
 	tr->narmed = 0;
 }
 
@@ -1392,10 +1483,15 @@ static void handle_trap(tracer *tr, thread *th, int status)
 	breakpoint *bp;
 	uint64_t t0 = prof_start();
 
+	bool lazy;
+
 	if (ptrace(PTRACE_GETREGS, th->tid, 0, &regs) < 0)
 		return; /* gone: its exit is on the way */
 	prof_mark(PROF_GETREGS, t0);
-	collect_stubs(tr);
+	bp = tr->tracing ? find_bp(tr, regs.rip - 1) : NULL;
+	lazy = bp && bp->inserted && retiring(tr, th);
+	if (!lazy)
+		collect_stubs(tr);
 	if (tr->stepper == th) {
 		finish_step(tr, th);
 		return;
@@ -1404,8 +1500,8 @@ static void handle_trap(tracer *tr, thread *th, int status)
 		handle_return(tr, th, &regs);
 		return;
 	}
-	if (tr->tracing && (bp = find_bp(tr, regs.rip - 1)) && bp->inserted) {
-		handle_entry(tr, th, bp, &regs);
+	if (bp && bp->inserted) {
+		handle_entry(tr, th, bp, &regs, lazy);
 		return;
 	}
 	if (tr->entry_addr && regs.rip - 1 == tr->entry_addr) {
@@ -1544,6 +1640,8 @@ static void handle_status(tracer *tr, pid_t tid, int status)
 		handle_exec(tr, th);
 		return;
 	case PTRACE_EVENT_EXIT:
+		if (tr->nretired)
+			collect_stubs(tr); /* while the memory is there */
 		th->exiting = true;
 		maybe_dump_on_exit(tr);
 		th = find_thread(tr, tid);
@@ -2198,6 +2296,8 @@ int tracer_main(const tracer_options *o)
 	target_mem_close(&tr.mem);
 	for (size_t i = 0; i < tr.nthreads; i++)
 		free_shadow(&tr.threads[i]);
+	for (size_t i = 0; i < RETIRED_MAX; i++)
+		free(tr.retired[i].e.pcs);
 	free(tr.threads);
 	free(tr.children);
 	ms_table_free(tr.table);
