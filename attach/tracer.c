@@ -3,10 +3,13 @@
  * Every thread is PTRACE_SEIZEd. An allocator call is seen at its entry
  * breakpoint (arguments; the stack is unwound there, before anything is
  * touched) where the return address at [rsp] is swapped for a return stub
- * of the scratch page and kept on the thread's shadow stack. The stub
+ * of the scratch page (by the thread itself: the tracer only points rip at
+ * an arming entry) and kept on the thread's shadow stack. The stub
  * stores rax and jumps back without a stop; its result is collected at the
  * next stop of any thread, before that stop is handled (so a free always
- * sees the allocation it frees). With --return-capture trap, or for
+ * sees the allocation it frees); in a single-threaded target, finished
+ * calls and the frees after them wait, in order, for one read of the stub
+ * data every few dozen calls (retired). With --return-capture trap, or for
  * posix_memalign (its result is in memory the caller may reuse before the
  * next stop), the return address is swapped for the trampoline int3
  * instead, and the result is read at that stop. Only the outermost
