@@ -1,6 +1,11 @@
 /* bench_attach.c - what a traced malloc+free pair costs, against the floor.
  *
- *   bench_attach MEMSNAP [PAIRS] [DEPTH] [ROUNDS]
+ *   bench_attach MEMSNAP[,MEMSNAP...] [PAIRS] [DEPTH] [ROUNDS]
+ *
+ * MEMSNAP: a memsnap binary, with options if any ("memsnap
+ * --return-capture trap"); several, separated by commas, are measured in
+ * the same rounds against the same floor (two ways of capturing returns,
+ * two builds).
  *
  * floor: one bare ptrace stop-and-resume (the child executes int3, the
  * tracer waits for the stop and resumes it), measured here.
@@ -10,7 +15,7 @@
  * ratio: pair / floor (the attacher's goal is at most 2.5). The floor and
  * the traced run take turns, ROUNDS times (default 5), under the same CPU
  * placement (run the whole benchmark under taskset to pin both); each
- * figure is the best of its rounds. A last traced run with
+ * figure is the best of its rounds. A last traced run of each with
  * MEMSNAP_PROFILE=1 shows where the time of a stop goes.
  *
  *   bench_attach --target PAIRS DEPTH   (used by the above)
@@ -81,6 +86,8 @@ static __attribute__((noinline)) double pairs_at_depth(long pairs, int depth)
 	return (now() - t0) / (double)pairs * 1e9;
 }
 
+#define MAX_TRACERS 8
+
 static char profile[1024];
 
 static double run_target(const char *memsnap, const char *self, long pairs,
@@ -117,9 +124,9 @@ static double run_target(const char *memsnap, const char *self, long pairs,
 int main(int argc, char **argv)
 {
 	long pairs;
-	int depth, rounds;
-	double fl = 1e30, untraced, traced = 1e30;
-	char self[4096];
+	int depth, rounds, ntracers = 0;
+	double fl = 1e30, untraced, traced[MAX_TRACERS];
+	char self[4096], *tracers[MAX_TRACERS], *list, *save = NULL;
 	ssize_t n;
 
 	if (argc == 4 && strcmp(argv[1], "--target") == 0) {
@@ -128,9 +135,15 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc < 2) {
-		fprintf(stderr, "usage: bench_attach MEMSNAP [PAIRS] "
-			"[DEPTH] [ROUNDS]\n");
+		fprintf(stderr, "usage: bench_attach MEMSNAP[,MEMSNAP...] "
+			"[PAIRS] [DEPTH] [ROUNDS]\n");
 		return 2;
+	}
+	list = strdup(argv[1]);
+	for (char *t = strtok_r(list, ",", &save);
+	     t && ntracers < MAX_TRACERS; t = strtok_r(NULL, ",", &save)) {
+		traced[ntracers] = 1e30;
+		tracers[ntracers++] = t;
 	}
 	pairs = argc > 2 ? atol(argv[2]) : 20000;
 	depth = argc > 3 ? atoi(argv[3]) : 15;
@@ -145,29 +158,37 @@ int main(int argc, char **argv)
 	 * and traced run in turn, so a busy spell hits both */
 	for (int i = 0; i < rounds; i++) {
 		double f = floor_ns(pairs * 2);
-		double t = run_target(argv[1], self, pairs, depth);
 		if (f < fl)
 			fl = f;
-		if (t < 0) {
-			fprintf(stderr, "bench_attach: a run failed\n");
-			return 1;
+		for (int k = 0; k < ntracers; k++) {
+			double t = run_target(tracers[k], self, pairs, depth);
+			if (t < 0) {
+				fprintf(stderr, "bench_attach: a run of %s "
+					"failed\n", tracers[k]);
+				return 1;
+			}
+			if (t < traced[k])
+				traced[k] = t;
 		}
-		if (t < traced)
-			traced = t;
 	}
 	if (untraced < 0) {
 		fprintf(stderr, "bench_attach: a run failed\n");
 		return 1;
 	}
-	setenv("MEMSNAP_PROFILE", "1", 1);
-	run_target(argv[1], self, pairs, depth);
 	printf("floor (ptrace stop+resume): %.0f ns\n", fl);
 	printf("malloc+free pair, untraced: %.0f ns\n", untraced);
-	printf("malloc+free pair, traced (depth %d, %ld pairs): %.0f ns\n",
-	       depth, pairs, traced);
-	printf("cost per pair: %.0f ns = %.2f x floor\n", traced - untraced,
-	       (traced - untraced) / fl);
-	if (profile[0])
-		printf("profile of one more run: %s", profile);
+	setenv("MEMSNAP_PROFILE", "1", 1);
+	for (int k = 0; k < ntracers; k++) {
+		profile[0] = 0;
+		run_target(tracers[k], self, pairs, depth);
+		printf("%s:\n", tracers[k]);
+		printf("  malloc+free pair, traced (depth %d, %ld pairs): "
+		       "%.0f ns\n", depth, pairs, traced[k]);
+		printf("  cost per pair: %.0f ns = %.2f x floor\n",
+		       traced[k] - untraced, (traced[k] - untraced) / fl);
+		if (profile[0])
+			printf("  profile of one more run: %s", profile);
+	}
+	free(list);
 	return 0;
 }
