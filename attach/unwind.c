@@ -81,10 +81,11 @@ struct unwinder {
  * each lookup in its global caches and memory pools: two sigprocmask calls
  * per lock, about 40 system calls per 15-frame unwind, half its time. The
  * mask protects the caches from a signal handler that unwinds too; the
- * tracer's handlers only set flags. So while the single tracer thread
- * unwinds, sigprocmask does nothing (libunwind restores what it saved
- * before returning, inside the same window); otherwise it is libc's. */
-static bool unwinding;
+ * tracer's handlers only set flags. So while the tracer thread unwinds,
+ * its sigprocmask does nothing (libunwind restores what it saved before
+ * returning, inside the same window); otherwise, and in any other thread
+ * (the progress line's), it is libc's. */
+static __thread bool unwinding;
 
 __attribute__((visibility("default"))) int sigprocmask(int how,
 						   const sigset_t *set,
