@@ -218,6 +218,29 @@ int displaced_emulate(const displaced *d, const target_mem *m,
 	return 0;
 }
 
+bool displaced_emulated_next(const displaced *d, uint64_t addr,
+			     uint64_t *next)
+{
+	if (d->how != DISP_EMULATE)
+		return false;
+	switch (d->op) {
+	case EMU_NOP:
+		break;
+	case EMU_MOV_REG:
+	case EMU_MOV_IMM:
+		if (d->dst == R_R11 || d->dst == R_RSP)
+			return false;
+		break;
+	case EMU_JMP:
+		*next = d->imm;
+		return true;
+	default:
+		return false; /* the stack moves */
+	}
+	*next = addr + d->len;
+	return true;
+}
+
 int displaced_relocate(const displaced *d, const uint8_t *code, uint64_t addr,
 		       uint64_t slot, uint8_t *buf)
 {

@@ -1,8 +1,8 @@
 /* scratch.c - a page of the target's own address space for the tracer.
  *
  * It holds the int3 that return addresses are swapped for, the return
- * stubs (tracer.h), the out-of-line copies of displaced instructions, and a
- * "syscall; int3" for injected syscalls. It is mapped by making a stopped thread run one mmap syscall
+ * stubs and their arming code (tracer.h), the out-of-line copies of
+ * displaced instructions, and a "syscall; int3" for injected syscalls. It is mapped by making a stopped thread run one mmap syscall
  * (no code is loaded into the target, no dlopen). */
 #include "config.h"
 
@@ -98,20 +98,46 @@ static void put_rel32(uint8_t *p, uint64_t target, uint64_t next_insn)
 	memcpy(p, &d, 4);
 }
 
-/* mov %rax, result(%rip); mov ret(%rip), %r11; movb $1, done(%rip);
+/* mov %rax, result(%rip); mov ret(%rip), %r11; incq done(%rip);
  * jmp *%r11 */
 static void write_stub(uint8_t *p, uint64_t code, uint64_t data)
 {
 	static const uint8_t tmpl[24] = {
 		0x48, 0x89, 0x05, 0, 0, 0, 0,
 		0x4c, 0x8b, 0x1d, 0, 0, 0, 0,
-		0xc6, 0x05, 0, 0, 0, 0, 0x01,
+		0x48, 0xff, 0x05, 0, 0, 0, 0,
 		0x41, 0xff, 0xe3 };
 
 	memcpy(p, tmpl, sizeof(tmpl));
 	put_rel32(p + 3, data + offsetof(stub_data, result), code + 7);
 	put_rel32(p + 10, data + offsetof(stub_data, ret), code + 14);
-	put_rel32(p + 16, data + offsetof(stub_data, done), code + 21);
+	put_rel32(p + 17, data + offsetof(stub_data, done), code + 21);
+}
+
+/* lea stub(%rip), %r11; xchg %r11, (%rsp); mov %r11, ret(%rip);
+ * jmp *cont: at a function's entry r11 is free (no argument, no saved
+ * value), and one xchg leaves [rsp] either untouched or swapped. */
+void scratch_arm_code(uint8_t *buf, uint64_t scratch, int b, uint64_t cont)
+{
+	static const uint8_t tmpl[ARM_ENTRY] = {
+		0x4c, 0x8d, 0x1d, 0, 0, 0, 0,
+		0x4c, 0x87, 0x1c, 0x24,
+		0x4c, 0x89, 0x1d, 0, 0, 0, 0,
+		0xff, 0x25, 0, 0, 0, 0 };
+
+	for (int i = 0; i < ARM_STUBS; i++) {
+		uint8_t *p = buf + i * ARM_ENTRY;
+		uint64_t at = scratch + SCRATCH_ARM +
+			      ((uint64_t)b * ARM_STUBS + (uint64_t)i) *
+				      ARM_ENTRY;
+		memcpy(p, tmpl, sizeof(tmpl));
+		put_rel32(p + 3, scratch + SCRATCH_STUBS +
+				 (uint64_t)i * STUB_SIZE, at + 7);
+		put_rel32(p + 14, scratch + SCRATCH_STUB_DATA +
+				  (uint64_t)i * sizeof(stub_data) +
+				  offsetof(stub_data, ret), at + 18);
+		memcpy(p + 24, &cont, 8);
+	}
 }
 
 int scratch_map(pid_t tid, const target_mem *m, uint64_t hint,

@@ -3,10 +3,13 @@
  * Every thread is PTRACE_SEIZEd. An allocator call is seen at its entry
  * breakpoint (arguments; the stack is unwound there, before anything is
  * touched) where the return address at [rsp] is swapped for a return stub
- * of the scratch page and kept on the thread's shadow stack. The stub
+ * of the scratch page (by the thread itself: the tracer only points rip at
+ * an arming entry) and kept on the thread's shadow stack. The stub
  * stores rax and jumps back without a stop; its result is collected at the
  * next stop of any thread, before that stop is handled (so a free always
- * sees the allocation it frees). With --return-capture trap, or for
+ * sees the allocation it frees); in a single-threaded target, finished
+ * calls and the frees after them wait, in order, for one read of the stub
+ * data every few dozen calls (retired). With --return-capture trap, or for
  * posix_memalign (its result is in memory the caller may reuse before the
  * next stop), the return address is swapped for the trampoline int3
  * instead, and the result is read at that stop. Only the outermost
@@ -67,6 +70,16 @@ typedef struct thread {
 	size_t nshadow, shadow_cap;
 } thread;
 
+/* A call of a single-threaded target that has finished (its frame is
+ * gone: it returned through its stub, or left by longjmp), or a free after
+ * it, waiting for the read of the stub data that settles them in order. */
+typedef struct retired {
+	bool is_free;
+	uint64_t addr;       /* of the free */
+	shadow_entry e;      /* of the call */
+} retired;
+#define RETIRED_MAX 64
+
 /* A fork or vfork child: its first stop and its parent's event come in
  * either order; it is handled once both are in. */
 typedef struct child {
@@ -115,6 +128,9 @@ typedef struct tracer {
 	mappings maps;         /* extents of the blocks of domain 1 */
 	ms_dwfl *dwfl;
 	bool stub_used[NSTUBS];
+	uint64_t stub_done[NSTUBS]; /* returns seen through each stub */
+	retired retired[RETIRED_MAX];
+	size_t nretired;
 	unsigned narmed;       /* stubs in use */
 	uint64_t entry_addr;   /* temporary breakpoint at the exec entry */
 	uint8_t entry_orig;
@@ -144,6 +160,39 @@ typedef struct tracer {
 /* Set by signal handlers; the loop acts on them between events. */
 static volatile sig_atomic_t want_snapshot, want_detach, want_timer;
 static volatile pid_t wake_tid;
+
+bool prof_enabled;
+uint64_t prof_ns[PROF_PARTS], prof_n[PROF_PARTS], prof_unwind_memo;
+
+uint64_t prof_clock(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void prof_print(void)
+{
+	static const char *const names[PROF_PARTS] = {
+		"wait", "getregs", "stubs", "stack", "unwind", "arm",
+		"record", "setregs", "cont" };
+	uint64_t stops = prof_n[PROF_GETREGS], total = 0;
+
+	if (!prof_enabled || !stops)
+		return;
+	fprintf(stderr, "memsnap: profile: %llu stops, ns per stop:",
+		(unsigned long long)stops);
+	for (int i = 0; i < PROF_PARTS; i++) {
+		fprintf(stderr, " %s %.0f (%llu)", names[i],
+			(double)prof_ns[i] / (double)stops,
+			(unsigned long long)prof_n[i]);
+		total += prof_ns[i];
+	}
+	fprintf(stderr, " = %.0f; %llu unwinds remembered\n",
+		(double)total / (double)stops,
+		(unsigned long long)prof_unwind_memo);
+}
 
 void tracer_msg(const char *fmt, ...)
 {
@@ -213,7 +262,7 @@ static void remove_thread(tracer *tr, thread *th)
 {
 	size_t i;
 
-	if (th->nshadow) {
+	if (th->nshadow || tr->nretired) {
 		collect_stubs(tr);
 		while (th->nshadow)
 			pop_shadow(tr, th);
@@ -291,19 +340,23 @@ static void record_alloc(tracer *tr, uint32_t domain, uint64_t addr,
 {
 	ms_error err;
 	int rc;
+	uint64_t t0 = prof_start();
 
 	if (size > MS_SIZE_MAX)
 		size = MS_SIZE_MAX;
 	rc = ms_table_alloc(tr->table, domain, addr, size, e->pcs, e->npcs,
 			    e->total, &err);
+	prof_mark(PROF_RECORD, t0);
 	table_error(tr, rc, &err);
 }
 
 static void record_free(tracer *tr, uint32_t domain, uint64_t addr)
 {
 	ms_error err;
+	uint64_t t0 = prof_start();
 	int rc = ms_table_free_block(tr->table, domain, addr, &err);
 
+	prof_mark(PROF_RECORD, t0);
 	table_error(tr, rc, &err);
 }
 
@@ -460,48 +513,97 @@ static int alloc_stub(tracer *tr)
 	return -1;
 }
 
-/* Fill the stub's data and swap the return address for the stub, with
- * one write to two places. */
+/* Where the thread arms stub i itself at the entry of bp (SCRATCH_ARM). */
+static uint64_t arm_entry(const tracer *tr, const breakpoint *bp, int i)
+{
+	return tr->scratch + SCRATCH_ARM +
+	       ((uint64_t)(bp - tr->bps) * ARM_STUBS + (uint64_t)i) *
+		       ARM_ENTRY;
+}
+
+/* Keep the return address in the stub's data and swap it for the stub,
+ * with one write to two places. */
 static int arm_stub(tracer *tr, thread *th, const shadow_entry *e)
 {
-	stub_data d = { e->ret, 0, 0, 0 };
-	uint64_t code = stub_code(tr, e->stub);
-	struct iovec local[2] = { { &d, sizeof(d) }, { &code, 8 } };
+	uint64_t code = stub_code(tr, e->stub), ret = e->ret;
+	struct iovec local[2] = { { &ret, 8 }, { &code, 8 } };
 	struct iovec remote[2] = {
-		{ (void *)(uintptr_t)stub_data_addr(tr, e->stub), sizeof(d) },
+		{ (void *)(uintptr_t)(stub_data_addr(tr, e->stub) +
+				      offsetof(stub_data, ret)), 8 },
 		{ (void *)(uintptr_t)e->slot, 8 } };
 
-	if (process_vm_writev(th->tid, local, 2, remote, 2, 0) ==
-	    (ssize_t)(sizeof(d) + 8))
+	if (process_vm_writev(th->tid, local, 2, remote, 2, 0) == 16)
 		return 0;
 	/* not the stack: a partial write cannot have swapped it */
 	return -1;
+}
+
+/* The retired calls and frees, in their order; data: the stub data read
+ * at a stop of the only thread (NULL: unreadable, the process is gone). */
+static void settle_retired(tracer *tr, const stub_data *data)
+{
+	for (size_t i = 0; i < tr->nretired; i++) {
+		retired *r = &tr->retired[i];
+		int s = r->e.stub;
+		if (r->is_free) {
+			record_free(tr, MS_DOMAIN_MALLOC, r->addr);
+			continue;
+		}
+		/* not returned: left by longjmp */
+		if (data && data[s].done != tr->stub_done[s]) {
+			tr->stub_done[s] = data[s].done;
+			record_return(tr, &r->e, data[s].result);
+		}
+		tr->stub_used[s] = false;
+		tr->narmed--;
+	}
+	tr->nretired = 0;
 }
 
 /* Record the calls that returned through a stub since the last stop. */
 static void collect_stubs(tracer *tr)
 {
 	stub_data data[NSTUBS], res[NSTUBS];
-	bool any = false;
+	bool any = false, running = false, read;
+	uint64_t t0 = prof_start();
+	int n = NSTUBS;
 
-	if (!tr->narmed || target_read(&tr->mem, stub_data_addr(tr, 0), data,
-				       sizeof(data)) < 0)
+	if (!tr->narmed) {
+		settle_retired(tr, NULL);
 		return;
-	for (int i = 0; i < NSTUBS; i++)
-		any |= tr->stub_used[i] && (data[i].done & 0xff);
+	}
+	while (!tr->stub_used[n - 1])
+		n--; /* read the stubs in use, not the page */
+	read = target_read(&tr->mem, stub_data_addr(tr, 0), data,
+			   n * sizeof(stub_data)) == 0;
+	settle_retired(tr, read ? data : NULL);
+	if (!read)
+		return;
+	for (int i = 0; i < n; i++)
+		any |= tr->stub_used[i] && data[i].done != tr->stub_done[i];
+	for (size_t t = 0; t < tr->nthreads && !running; t++)
+		running = !tr->threads[t].stopped;
 	/* Other threads run meanwhile: one read can see a stub's done flag
 	 * set but its result from before the stub stored it (the read
 	 * copies result before done). The stub stores result before done,
-	 * so a read made after this one has every result it flagged. */
-	if (!any || target_read(&tr->mem, stub_data_addr(tr, 0), res,
-				sizeof(res)) < 0)
+	 * so a read made after this one has every result it flagged. With
+	 * every thread stopped, every store is in the first read. */
+	if (any && !running)
+		memcpy(res, data, n * sizeof(stub_data));
+	else if (any && target_read(&tr->mem, stub_data_addr(tr, 0), res,
+				    n * sizeof(stub_data)) < 0)
+		any = false;
+	prof_mark(PROF_STUBS, t0);
+	if (!any)
 		return;
 	for (size_t t = 0; t < tr->nthreads; t++) {
 		thread *th = &tr->threads[t];
 		for (size_t k = th->nshadow; k-- > 0;) {
 			shadow_entry *e = &th->shadow[k];
-			if (e->stub < 0 || !(data[e->stub].done & 0xff))
+			if (e->stub < 0 ||
+			    data[e->stub].done == tr->stub_done[e->stub])
 				continue;
+			tr->stub_done[e->stub] = data[e->stub].done;
 			if (tr->o->verbose > 2 &&
 			    res[e->stub].result != data[e->stub].result)
 				tracer_msg("%d: stub %d result %#llx read "
@@ -539,6 +641,46 @@ static shadow_entry *push_shadow(tracer *tr, thread *th)
 	return &th->shadow[th->nshadow++];
 }
 
+/* Whether th's entry stop may leave the stub data unread: th is the
+ * only thread (nothing else can see the order of its events), and there
+ * is room for what it retires. */
+static bool retiring(const tracer *tr, const thread *th)
+{
+	return tr->nthreads == 1 && !tr->nchildren && !tr->stepper &&
+	       !tr->vforker && tr->narmed + 1 < ARM_STUBS &&
+	       tr->nretired + th->nshadow + 1 < RETIRED_MAX;
+}
+
+/* The call on top of th's shadow stack has finished: retire it (its
+ * result is read later, with the others'), or forget it. */
+static void finish_top(tracer *tr, thread *th, bool lazy)
+{
+	shadow_entry *e = &th->shadow[th->nshadow - 1], tmp;
+	uint64_t slot = e->slot;
+	retired *r;
+
+	if (lazy && e->stub >= 0 && !tr->retired[tr->nretired].e.pcs &&
+	    !(tr->retired[tr->nretired].e.pcs =
+		      malloc(tr->o->frames * sizeof(uint64_t) + 8))) {
+		collect_stubs(tr); /* records it now if it returned */
+		if (!th->nshadow || th->shadow[th->nshadow - 1].slot != slot)
+			return;
+		e = &th->shadow[th->nshadow - 1];
+		lazy = false;
+	}
+	if (!lazy || e->stub < 0) {
+		pop_shadow(tr, th); /* a trampoline's: left by longjmp */
+		return;
+	}
+	r = &tr->retired[tr->nretired++];
+	r->is_free = false;
+	/* swap the PC buffers: each array keeps its own */
+	tmp = r->e;
+	r->e = *e;
+	*e = tmp;
+	th->nshadow--;
+}
+
 /* ------------------------------------------------------- stop and resume */
 
 static void handle_status(tracer *tr, pid_t tid, int status);
@@ -546,8 +688,10 @@ static void handle_status(tracer *tr, pid_t tid, int status);
 static int wait_event(tracer *tr)
 {
 	int status;
+	uint64_t t0 = prof_start();
 	pid_t tid = waitpid(-1, &status, __WALL);
 
+	prof_mark(PROF_WAIT, t0);
 	if (tid < 0)
 		return errno == EINTR ? 0 : -1;
 	if (tr->o->verbose > 2)
@@ -701,13 +845,29 @@ static thread *injector(tracer *tr, bool bps_out)
 
 /* --------------------------------------------------- breakpoint handling */
 
+/* Write back what changed in regs: most stops change rip alone, and one
+ * register costs a third of the whole set. */
+static void put_regs(pid_t tid, const struct user_regs_struct *regs,
+		     bool rip_only)
+{
+	if (rip_only)
+		ptrace(PTRACE_POKEUSER, tid,
+		       offsetof(struct user_regs_struct, rip), regs->rip);
+	else
+		ptrace(PTRACE_SETREGS, tid, 0, regs);
+}
+
+/* via: an arming entry to go through first, 0 when none. */
 static void execute_displaced(tracer *tr, thread *th, breakpoint *bp,
-			      struct user_regs_struct *regs)
+			      struct user_regs_struct *regs, uint64_t via)
 {
 	pid_t tid;
+	uint64_t t0;
+	bool rip_only = true;
 
 	switch (bp->insn.how) {
 	case DISP_EMULATE:
+		rip_only = bp->insn.op == EMU_NOP || bp->insn.op == EMU_JMP;
 		if (displaced_emulate(&bp->insn, &tr->mem, regs, bp->addr) < 0)
 			tracer_msg("warning: emulating %s failed",
 				   bp->insn.text);
@@ -732,8 +892,13 @@ static void execute_displaced(tracer *tr, thread *th, breakpoint *bp,
 			th->stopped = false;
 		return;
 	}
-	ptrace(PTRACE_SETREGS, th->tid, 0, regs);
+	if (via)
+		regs->rip = via;
+	t0 = prof_start();
+	put_regs(th->tid, regs, rip_only);
+	t0 = prof_mark(PROF_SETREGS, t0);
 	resume(th, 0);
+	prof_mark(PROF_CONT, t0);
 }
 
 static void finish_step(tracer *tr, thread *th)
@@ -796,28 +961,40 @@ static void stepper_stop(tracer *tr, thread *th, int status)
 		th->stopped = false;
 }
 
+/* lazy: the stub data was not read at this stop (retiring). */
 static void handle_entry(tracer *tr, thread *th, breakpoint *bp,
-			 struct user_regs_struct *regs)
+			 struct user_regs_struct *regs, bool lazy)
 {
 	enum tracer_fn fn = bp_fn(bp);
 	shadow_entry *e;
-	uint64_t tramp = trampoline(tr), ret;
+	uint64_t tramp = trampoline(tr), ret, t0, via = 0;
 
 	tr->events++;
-	/* An entry at the same slot is a tail call (reallocarray jumping to
-	 * realloc) when the slot still holds the trampoline; else the old
-	 * frame is gone. */
-	drop_stale(tr, th, regs->rsp);
+	/* Calls whose frame is gone have finished. An entry at the same
+	 * slot is a tail call (reallocarray jumping to realloc) when the
+	 * slot still holds the trampoline or the stub; else the old frame
+	 * is gone. No allocator returning a value tail-calls free. */
+	while (th->nshadow && th->shadow[th->nshadow - 1].slot < regs->rsp)
+		finish_top(tr, th, lazy);
 	if (th->nshadow && th->shadow[th->nshadow - 1].slot == regs->rsp &&
-	    (target_read(&tr->mem, regs->rsp, &ret, 8) < 0 ||
+	    ((lazy && fn == FN_FREE) ||
+	     target_read(&tr->mem, regs->rsp, &ret, 8) < 0 ||
 	     (ret != tramp &&
 	      ret != stub_code(tr, th->shadow[th->nshadow - 1].stub))))
-		pop_shadow(tr, th);
+		finish_top(tr, th, lazy);
+	/* A call whose slot is above the stack pointer is still running (this
+	 * call is its own) or returned long ago: only its stub knows. */
+	if (lazy && th->nshadow)
+		collect_stubs(tr);
 	if (tr->o->verbose > 1)
 		tracer_msg("%d: enter %s rsp=%#llx depth=%zu", (int)th->tid,
 			   tracer_fn_names[fn], regs->rsp, th->nshadow);
 	if (th->nshadow == 0) {
-		if (fn == FN_FREE) {
+		if (fn == FN_FREE && regs->rdi && tr->nretired) {
+			/* after the calls it follows */
+			tr->retired[tr->nretired].is_free = true;
+			tr->retired[tr->nretired++].addr = regs->rdi;
+		} else if (fn == FN_FREE) {
 			if (regs->rdi)
 				record_free(tr, MS_DOMAIN_MALLOC, regs->rdi);
 		} else if (/* a file mmap matters only when MAP_FIXED puts
@@ -843,20 +1020,24 @@ static void handle_entry(tracer *tr, thread *th, breakpoint *bp,
 			e->slot = regs->rsp;
 			e->ret = ret = unwinder_return_address(tr->unw);
 			e->stub = -1;
+			t0 = prof_start();
 			/* posix_memalign's result is in memory the caller
 			 * may reuse before the next stop: it traps */
 			if (ret && tr->o->return_stubs &&
 			    fn != FN_POSIX_MEMALIGN &&
 			    (e->stub = alloc_stub(tr)) >= 0) {
-				if (arm_stub(tr, th, e) < 0)
+				if (bp->arm && e->stub < ARM_STUBS)
+					via = arm_entry(tr, bp, e->stub);
+				else if (arm_stub(tr, th, e) < 0)
 					pop_shadow(tr, th);
 			} else if (!ret || target_write(&tr->mem, regs->rsp,
 							&tramp, 8) < 0) {
 				pop_shadow(tr, th);
 			}
+			prof_mark(PROF_ARM, t0);
 		}
 	}
-	execute_displaced(tr, th, bp, regs);
+	execute_displaced(tr, th, bp, regs, via);
 }
 
 /* Record the call th returned from at the trampoline and move it to the
@@ -881,7 +1062,7 @@ static int complete_return(tracer *tr, thread *th,
 	}
 	e = &th->shadow[th->nshadow - 1];
 	regs->rip = e->ret;
-	ptrace(PTRACE_SETREGS, th->tid, 0, regs);
+	put_regs(th->tid, regs, true);
 	record_return(tr, e, regs->rax);
 	pop_shadow(tr, th);
 	return 0;
@@ -897,6 +1078,7 @@ static void handle_return(tracer *tr, thread *th,
 /* ------------------------------------------------------------ set-up */
 
 static void insert_rbrk(tracer *tr);
+static int arm_code(tracer *tr, breakpoint *bp);
 
 /* The breakpoint for function f at a (one more function when another
  * already has one there), not inserted yet; NULL with err filled when its
@@ -904,7 +1086,7 @@ static void insert_rbrk(tracer *tr);
 static breakpoint *new_breakpoint(tracer *tr, int f, uint64_t a, char *err,
 				  size_t errlen)
 {
-	uint64_t slot_end = tr->scratch + SCRATCH_SIZE / 3;
+	uint64_t slot_end = tr->scratch + SCRATCH_STUBS;
 	breakpoint *bp;
 
 	if ((bp = find_bp(tr, a))) {
@@ -941,6 +1123,14 @@ static breakpoint *new_breakpoint(tracer *tr, int f, uint64_t a, char *err,
 			bp->insn.how = DISP_STEP;
 		}
 	}
+	/* arming entries exist for the first FN_COUNT breakpoints; the
+	 * others' stubs are armed by the tracer's write */
+	if (bp - tr->bps < FN_COUNT && arm_code(tr, bp) < 0) {
+		snprintf(err, errlen, "cannot write in process %d: %s",
+			 (int)tr->pid, strerror(errno));
+		tr->nbps--;
+		return NULL;
+	}
 	VERBOSE(tr, "%s at %#llx: %s (%s)", tracer_fn_names[f],
 		(unsigned long long)a, bp->insn.text,
 		bp->insn.how == DISP_EMULATE ? "emulated" :
@@ -972,6 +1162,22 @@ static void forget_modules(tracer *tr)
 	for (size_t i = 0; i < tr->ndlalloc; i++)
 		free(tr->dlalloc[i].module.path);
 	tr->ndlalloc = 0;
+}
+
+/* The arming entries of bp, where its displaced instruction allows them. */
+static int arm_code(tracer *tr, breakpoint *bp)
+{
+	uint8_t buf[ARM_STUBS * ARM_ENTRY];
+	uint64_t next = bp->ool;
+
+	bp->arm = false;
+	if (!bp->ool && !displaced_emulated_next(&bp->insn, bp->addr, &next))
+		return 0;
+	scratch_arm_code(buf, tr->scratch, (int)(bp - tr->bps), next);
+	if (target_write(&tr->mem, arm_entry(tr, bp, 0), buf, sizeof(buf)) < 0)
+		return -1;
+	bp->arm = true;
+	return 0;
 }
 
 static int setup_breakpoints(tracer *tr, pid_t tid, char *err, size_t errlen)
@@ -1039,6 +1245,8 @@ static void teardown_image(tracer *tr)
 	tr->rbrk_addr = 0;
 	tr->tracing = false;
 	memset(tr->stub_used, 0, sizeof(tr->stub_used));
+	memset(tr->stub_done, 0, sizeof(tr->stub_done));
+	tr->nretired = 0;
 	tr->narmed = 0;
 }
 
@@ -1192,8 +1400,14 @@ static void dlopened_allocators(tracer *tr)
 		VERBOSE(tr, "allocator unloaded: %s", a->module.path);
 		for (size_t k = 0; k < a->naddrs; k++) {
 			breakpoint *bp = find_bp(tr, a->addrs[k]);
-			if (bp)
-				*bp = tr->bps[--tr->nbps];
+			if (!bp)
+				continue;
+			*bp = tr->bps[--tr->nbps];
+			/* arming entries belong to an index: the moved one
+			 * gets its new place's, or none */
+			if (bp != &tr->bps[tr->nbps] &&
+			    (bp - tr->bps >= FN_COUNT || arm_code(tr, bp) < 0))
+				bp->arm = false;
 		}
 		free(a->module.path);
 		*a = tr->dlalloc[--tr->ndlalloc];
@@ -1702,10 +1916,17 @@ static void handle_trap(tracer *tr, thread *th, int status)
 {
 	struct user_regs_struct regs;
 	breakpoint *bp;
+	uint64_t t0 = prof_start();
+
+	bool lazy;
 
 	if (ptrace(PTRACE_GETREGS, th->tid, 0, &regs) < 0)
 		return; /* gone: its exit is on the way */
-	collect_stubs(tr);
+	prof_mark(PROF_GETREGS, t0);
+	bp = tr->tracing ? find_bp(tr, regs.rip - 1) : NULL;
+	lazy = bp && bp->inserted && retiring(tr, th);
+	if (!lazy)
+		collect_stubs(tr);
 	if (tr->stepper == th) {
 		finish_step(tr, th);
 		return;
@@ -1714,8 +1935,8 @@ static void handle_trap(tracer *tr, thread *th, int status)
 		handle_return(tr, th, &regs);
 		return;
 	}
-	if (tr->tracing && (bp = find_bp(tr, regs.rip - 1)) && bp->inserted) {
-		handle_entry(tr, th, bp, &regs);
+	if (bp && bp->inserted) {
+		handle_entry(tr, th, bp, &regs, lazy);
 		return;
 	}
 	if (tr->entry_addr && regs.rip - 1 == tr->entry_addr) {
@@ -1862,6 +2083,8 @@ static void handle_status(tracer *tr, pid_t tid, int status)
 		handle_exec(tr, th);
 		return;
 	case PTRACE_EVENT_EXIT:
+		if (tr->nretired)
+			collect_stubs(tr); /* while the memory is there */
 		th->exiting = true;
 		maybe_dump_on_exit(tr);
 		th = find_thread(tr, tid);
@@ -1888,6 +2111,11 @@ static void handle_status(tracer *tr, pid_t tid, int status)
 
 static uint64_t real_pc(tracer *tr, const breakpoint *bp, uint64_t rip)
 {
+	/* arming: the displaced instruction has not run (an emulated one,
+	 * a mov or a jmp, runs again the same) */
+	if (bp->arm && rip >= arm_entry(tr, bp, 0) &&
+	    rip < arm_entry(tr, bp, ARM_STUBS))
+		return bp->addr;
 	if (bp->ool && rip >= bp->ool && rip < bp->ool + DISPLACED_SLOT)
 		return rip < bp->ool + bp->insn.len ?
 			       bp->addr + (rip - bp->ool) :
@@ -2561,6 +2789,7 @@ int tracer_main(const tracer_options *o)
 
 	memset(&tr, 0, sizeof(tr));
 	tr.o = o;
+	prof_enabled = getenv("MEMSNAP_PROFILE") != NULL;
 	tr.mem.fd = -1;
 	tr.table = ms_table_new(&err);
 	if (!tr.table) {
@@ -2627,10 +2856,13 @@ int tracer_main(const tracer_options *o)
 	if (status == EXIT_TRACER_OK)
 		status = live_status(tr.live);
 	live_free(tr.live);
+	prof_print();
 	teardown_image(&tr);
 	target_mem_close(&tr.mem);
 	for (size_t i = 0; i < tr.nthreads; i++)
 		free_shadow(&tr.threads[i]);
+	for (size_t i = 0; i < RETIRED_MAX; i++)
+		free(tr.retired[i].e.pcs);
 	free(tr.threads);
 	free(tr.children);
 	mappings_clear(&tr.maps);

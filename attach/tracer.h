@@ -98,6 +98,11 @@ int displaced_decode(displaced *d, uint64_t addr, const uint8_t *code,
 /* Apply an emulated instruction to regs (push writes target memory). */
 int displaced_emulate(const displaced *d, const target_mem *m,
 		      struct user_regs_struct *regs, uint64_t addr);
+/* Whether the emulated instruction at addr leaves [rsp], rsp and r11 alone
+ * (its stop may then go through arming code); *next is where it
+ * continues. */
+bool displaced_emulated_next(const displaced *d, uint64_t addr,
+			     uint64_t *next);
 /* Write the out-of-line copy of the instruction at addr, followed by a jump
  * back to addr + len, into buf (at least DISPLACED_SLOT bytes) that will
  * live at slot. Returns 0 or -1 when the RIP-relative operand cannot reach
@@ -114,6 +119,7 @@ typedef struct breakpoint {
 	uint8_t orig[16];      /* original bytes, orig[0] replaced by 0xcc */
 	displaced insn;
 	uint64_t ool;          /* out-of-line slot, 0 when none */
+	bool arm;              /* has arming code (SCRATCH_ARM) */
 	bool inserted;
 } breakpoint;
 
@@ -123,15 +129,16 @@ int breakpoint_remove(const target_mem *m, breakpoint *bp);
 /* ------------------------------------------------------------- scratch */
 
 /* Layout of the scratch pages: code (r-x), return stubs (r-x), stub data
- * (rw-). */
-#define SCRATCH_SIZE (3 * 4096)
+ * (rw-), arming code (r-x). */
+#define SCRATCH_SIZE (7 * 4096)
 #define SCRATCH_TRAMPOLINE 0   /* int3: return capture with a stop */
 #define SCRATCH_SYSCALL 8      /* syscall; int3: injected syscalls */
 #define SCRATCH_SLOTS 64       /* out-of-line slots, DISPLACED_SLOT each */
-/* Return stubs: return capture without a stop. Stub i stores rax and a
- * done flag into its data and jumps to the real return address kept
- * there; the tracer collects the result at its next stop. It clobbers r11,
- * which no caller expects to survive a call. */
+/* Return stubs: return capture without a stop. Stub i stores rax into its
+ * data, counts the return there and jumps to the real return address kept
+ * there; the tracer collects the result at its next stop (a count other
+ * than the one it last saw: a stub's data is never reset). It clobbers
+ * r11, which no caller expects to survive a call. */
 #define SCRATCH_STUBS 4096
 #define SCRATCH_STUB_DATA 8192
 #define STUB_SIZE 32
@@ -139,9 +146,24 @@ int breakpoint_remove(const target_mem *m, breakpoint *bp);
 typedef struct stub_data {
 	uint64_t ret;      /* the real return address */
 	uint64_t result;   /* rax at the return */
-	uint64_t done;     /* 1 once returned (low byte) */
+	uint64_t done;     /* returns through the stub so far */
 	uint64_t pad;
 } stub_data;
+/* Arming code: the tracer arms stub i at the entry of breakpoint b by
+ * setting rip alone, to entry (b, i), which swaps the return address at
+ * [rsp] for stub i, keeps it in stub i's data and jumps to where the
+ * breakpoint's displaced instruction continues (the out-of-line copy, or
+ * past an emulated instruction); no write from the tracer. For the first
+ * ARM_STUBS stubs; the others are armed by the tracer's own write. */
+#define SCRATCH_ARM 12288
+#define ARM_STUBS 32
+#define ARM_ENTRY 32
+/* Write the arming entries of breakpoint index b (FN_COUNT at most),
+ * continuing at cont, into buf (ARM_STUBS * ARM_ENTRY bytes) that will
+ * live at scratch + SCRATCH_ARM + b * ARM_STUBS * ARM_ENTRY. */
+void scratch_arm_code(uint8_t *buf, uint64_t scratch, int b, uint64_t cont);
+_Static_assert(SCRATCH_ARM + FN_COUNT * ARM_STUBS * ARM_ENTRY <= SCRATCH_SIZE,
+	       "the arming code fits in the scratch pages");
 
 /* Run one syscall in the stopped thread tid, which must be in a ptrace
  * stop with every other thread of the process stopped too. code is the
@@ -210,6 +232,43 @@ uint32_t unwinder_unwind(unwinder *u, pid_t tid,
 			 const struct user_regs_struct *regs,
 			 const symbols *sym, uint64_t *pcs, uint32_t max,
 			 uint32_t *total);
+
+/* -------------------------------------------------------------- profile */
+
+/* MEMSNAP_PROFILE=1 in the environment: where the time of the stops goes,
+ * printed at the end (docs/BENCHMARKS.md). Off, a mark costs one branch. */
+enum prof_part {
+	PROF_WAIT,      /* waitpid: the target running, the stop, the wake */
+	PROF_GETREGS,
+	PROF_STUBS,     /* collecting returns through stubs */
+	PROF_STACK,     /* the bulk stack copy */
+	PROF_UNWIND,
+	PROF_ARM,       /* return stub or trampoline armed */
+	PROF_RECORD,    /* the trace table */
+	PROF_SETREGS,
+	PROF_CONT,
+	PROF_PARTS
+};
+extern bool prof_enabled;
+extern uint64_t prof_ns[PROF_PARTS], prof_n[PROF_PARTS];
+extern uint64_t prof_unwind_memo;     /* unwinds answered from memory */
+uint64_t prof_clock(void);
+static inline uint64_t prof_start(void)
+{
+	return prof_enabled ? prof_clock() : 0;
+}
+/* Adds the time since since to part; returns now. */
+static inline uint64_t prof_mark(enum prof_part part, uint64_t since)
+{
+	uint64_t t;
+
+	if (!prof_enabled)
+		return 0;
+	t = prof_clock();
+	prof_ns[part] += t - since;
+	prof_n[part]++;
+	return t;
+}
 
 /* --------------------------------------------------------------- tracer */
 
