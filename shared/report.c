@@ -789,7 +789,19 @@ int ms_report_info(ms_output *out, const ms_snapshot *s, const char *label,
 		if (is_known)
 			continue;
 		snprintf(title, sizeof(title), "%s:", k);
-		if (strcmp(k, "signal") == 0) {
+		if (strcmp(k, MS_META_PEAK_SIZE) == 0) {
+			char *end;
+			unsigned long long peak = strtoull(v, &end, 10);
+
+			if (*v && !*end) {
+				snprintf(title, sizeof(title), "peak size:");
+				ms_format_size(sz, sizeof(sz), (int64_t)peak,
+					       false);
+				snprintf(buf, sizeof(buf), "%s (%llu B)", sz,
+					 peak);
+				v = buf;
+			}
+		} else if (strcmp(k, "signal") == 0) {
 			/* --dump-on-crash stores the number; name it */
 			char *end;
 			long sig = strtol(v, &end, 10);
