@@ -468,6 +468,14 @@ static void print_stat(ms_output *out, const ms_stat *st, bool diff,
 	}
 	if (shows_function(o->group_by) && st->nframe)
 		print_function(out, st->frames[0].function);
+	/* module:0 names every call site of a stripped module alike: its
+	 * offset, the identity of such a frame, tells them apart */
+	if ((o->group_by == MS_GROUP_LINENO ||
+	     o->group_by == MS_GROUP_TRACEBACK) && st->nframe &&
+	    !st->frames[0].lineno && st->frames[0].module &&
+	    st->frames[0].address)
+		ms_output_printf(out, " at +0x%" PRIx64,
+				 st->frames[0].offset);
 	ms_output_write(out, "\n", 1);
 }
 
