@@ -13,6 +13,7 @@
 #define ROUNDS 2000
 
 static void *keep[NTHREADS][8];
+static void *volatile zero, *volatile big;
 
 static void *work(void *arg)
 {
@@ -58,6 +59,12 @@ int main(void)
 		pthread_create(&t[i], NULL, work, (void *)i);
 	for (int i = 0; i < NTHREADS; i++)
 		pthread_join(t[i], NULL);
+	/* realloc to 0 frees; malloc(0) is a live block; a mmapped chunk
+	 * grows by mremap inside realloc */
+	if (realloc(malloc(100), 0))
+		return 1;
+	zero = malloc(0);
+	big = realloc(malloc(1 << 20), 2 << 20);
 	f = fopen("/proc/self/status", "r"); /* left open: libc's blocks */
 	if (!f || fgetc(f) == EOF)
 		return 1;
