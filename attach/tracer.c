@@ -1676,6 +1676,9 @@ static void add_meta(tracer *tr, ms_capture *c)
 	}
 	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)unknown);
 	ms_capture_meta(c, MS_META_UNKNOWN_FREES, buf, NULL);
+	st = ms_table_domain_stats(tr->table, MS_DOMAIN_MALLOC);
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)st.peak_size);
+	ms_capture_meta(c, MS_META_PEAK_SIZE, buf, NULL);
 	for (size_t i = 0; i < tr->nthreads; i++)
 		in_flight += tr->threads[i].nshadow;
 	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)in_flight);

@@ -21,6 +21,7 @@ static PyObject *frame_make(PyTypeObject *type, PyObject *filename,
 	f->module = Py_NewRef(module);
 	f->address = Py_NewRef(address);
 	f->hash = -1;
+	f->ident = 0;
 	return (PyObject *)f;
 }
 
@@ -36,6 +37,8 @@ PyObject *mspy_frame_from_engine(const ms_frame *ef)
 
 	if (fn && ln && func && mod && addr)
 		f = frame_make(&MsPyFrame_Type, fn, ln, func, mod, addr);
+	if (f && !ef->lineno && ef->module && ef->address)
+		((MsPyFrame *)f)->ident = ef->offset + 1;
 	Py_XDECREF(fn);
 	Py_XDECREF(ln);
 	Py_XDECREF(func);
@@ -109,7 +112,7 @@ static PyObject *frame_richcompare(PyObject *a, PyObject *b, int op)
 			Py_RETURN_TRUE;
 		return PyObject_RichCompare(x->lineno, y->lineno, op);
 	}
-	Py_RETURN_RICHCOMPARE(0, 0, op);
+	Py_RETURN_RICHCOMPARE(x->ident, y->ident, op);
 }
 
 static Py_hash_t frame_hash(MsPyFrame *f)
@@ -121,6 +124,11 @@ static Py_hash_t frame_hash(MsPyFrame *f)
 			return -1;
 		f->hash = PyObject_Hash(t);
 		Py_DECREF(t);
+		if (f->ident && f->hash != -1) {
+			f->hash ^= (Py_hash_t)(f->ident * 0x9e3779b97f4a7c15u);
+			if (f->hash == -1)
+				f->hash = -2;
+		}
 	}
 	return f->hash;
 }

@@ -32,7 +32,10 @@ extern PyTypeObject MsPyDomainFilter_Type;
 /* ---------------------------------------------------------------- Frame */
 
 /* tracemalloc's identity of a frame is (filename, lineno): eq, lt and hash
- * use only those two; function, module and address are native extras. */
+ * use only those two; function, module and address are native extras.
+ * An engine frame without line information (lineno 0) in a module adds
+ * its offset in the module, as the engine's statistics do, so that the
+ * call sites of a stripped program stay distinct frames. */
 typedef struct {
 	PyObject_HEAD
 	PyObject *filename;   /* str for engine frames, any object otherwise */
@@ -41,6 +44,7 @@ typedef struct {
 	PyObject *module;     /* str or None */
 	PyObject *address;    /* int or None */
 	Py_hash_t hash;       /* -1 until computed */
+	uint64_t ident;       /* offset + 1 for such a frame, else 0 */
 } MsPyFrame;
 
 /* A new Frame from an engine frame (strings decoded, surrogateescape). */

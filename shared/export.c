@@ -416,6 +416,11 @@ static int64_t pprof_location(pprof_ctx *c, const uint32_t *fids, size_t n)
 	if (f0->module != MS__NO_MODULE)
 		pb_uint(&loc, 2, (uint64_t)f0->module + 1);
 	pb_uint(&loc, 3, f0->address);
+	/* No symbol at all: no Line, so that pprof names the location by
+	 * its address instead of merging every such PC into one "??" */
+	if (n == 1 && !f0->function && !f0->lineno &&
+	    f0->module != MS__NO_MODULE && f0->address)
+		n = 0;
 	for (size_t i = 0; i < n; i++) {
 		ms_frame f;
 		int64_t fn;

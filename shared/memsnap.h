@@ -296,6 +296,7 @@ int64_t ms_snapshot_find_containing(const ms_snapshot *s, uint64_t addr);
 #define MS_META_HOOKED "hooked"          /* comma-separated function names */
 #define MS_META_UNKNOWN_FREES "unknown_frees"
 #define MS_META_IN_FLIGHT "in_flight"
+#define MS_META_PEAK_SIZE "peak_size"     /* domain 0's highest live bytes, decimal */
 
 /* ---------------------------------------------------------------- filters */
 

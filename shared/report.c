@@ -468,6 +468,14 @@ static void print_stat(ms_output *out, const ms_stat *st, bool diff,
 	}
 	if (shows_function(o->group_by) && st->nframe)
 		print_function(out, st->frames[0].function);
+	/* module:0 names every call site of a stripped module alike: its
+	 * offset, the identity of such a frame, tells them apart */
+	if ((o->group_by == MS_GROUP_LINENO ||
+	     o->group_by == MS_GROUP_TRACEBACK) && st->nframe &&
+	    !st->frames[0].lineno && st->frames[0].module &&
+	    st->frames[0].address)
+		ms_output_printf(out, " at +0x%" PRIx64,
+				 st->frames[0].offset);
 	ms_output_write(out, "\n", 1);
 }
 
@@ -789,7 +797,19 @@ int ms_report_info(ms_output *out, const ms_snapshot *s, const char *label,
 		if (is_known)
 			continue;
 		snprintf(title, sizeof(title), "%s:", k);
-		if (strcmp(k, "signal") == 0) {
+		if (strcmp(k, MS_META_PEAK_SIZE) == 0) {
+			char *end;
+			unsigned long long peak = strtoull(v, &end, 10);
+
+			if (*v && !*end) {
+				snprintf(title, sizeof(title), "peak size:");
+				ms_format_size(sz, sizeof(sz), (int64_t)peak,
+					       false);
+				snprintf(buf, sizeof(buf), "%s (%llu B)", sz,
+					 peak);
+				v = buf;
+			}
+		} else if (strcmp(k, "signal") == 0) {
 			/* --dump-on-crash stores the number; name it */
 			char *end;
 			long sig = strtol(v, &end, 10);

@@ -19,6 +19,7 @@
 #include "memsnapP.h"
 
 #include <stddef.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -443,6 +444,20 @@ static int frame_identity(grouper *gr, side *sd, uint32_t frame_id, unit *out,
 		u.function = (uint32_t)func;
 		u.address = fr->address;
 		u.offset = m && fr->address ? fr->address - m->bias : 0;
+		/* Without line information every frame of a module is
+		 * (module path, 0): its offset in the module stands for the
+		 * line, or a stripped program's call sites would be one
+		 * location and its tracebacks one frame repeated. */
+		if (!fr->lineno && m && fr->address) {
+			char off[32];
+			int64_t id;
+
+			snprintf(off, sizeof(off), "+0x%016" PRIx64,
+				 u.offset);
+			if ((id = intern(gr, off, err)) < 0)
+				return (int)id;
+			u.ident_function = (uint32_t)id;
+		}
 		break;
 	case MS_GROUP_FILENAME:
 		break;

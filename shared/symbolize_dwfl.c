@@ -624,7 +624,8 @@ static struct symtab *symtab_build(struct mod *m)
 		}
 		t->syms[t->n++] = (struct sym){ addr, sym.st_size, iname, rank };
 	}
-	qsort(t->syms, t->n, sizeof(*t->syms), sym_cmp);
+	if (t->n) /* no symbol: syms is NULL, which qsort may not take */
+		qsort(t->syms, t->n, sizeof(*t->syms), sym_cmp);
 	return t;
 }
 
