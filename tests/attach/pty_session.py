@@ -8,7 +8,8 @@ waits for the prompt, types each LINE followed by Enter, waiting for the
 next prompt after each but the last, and writes everything the terminal
 showed to TRANSCRIPT. A tab in a LINE is typed as a tab (completion); a
 LINE starting with "!" is run by the shell instead (between two commands);
-"^D" is a Ctrl-D alone (the end of input).
+"^D" is a Ctrl-D alone (the end of input), "^C" a Ctrl-C (the terminal
+sends SIGINT).
 Exits with COMMAND's exit status, 124 when something took over 60 s.
 """
 import os
@@ -70,7 +71,8 @@ def main():
             ok = False
             break
         mark = len(seen)
-        os.write(fd, b"\x04" if line == "^D" else line.encode() + b"\r")
+        keys = {"^D": b"\x04", "^C": b"\x03"}
+        os.write(fd, keys.get(line, line.encode() + b"\r"))
         if i < len(lines) - 1:
             ok = read_until(PROMPT, mark)
     # the rest, up to the end of the session
