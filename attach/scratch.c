@@ -91,29 +91,6 @@ restore_code:
 	return rc;
 }
 
-static void put_rel32(uint8_t *p, uint64_t target, uint64_t next_insn)
-{
-	int32_t d = (int32_t)(target - next_insn);
-
-	memcpy(p, &d, 4);
-}
-
-/* mov %rax, result(%rip); mov ret(%rip), %r11; incq done(%rip);
- * jmp *%r11 */
-static void write_stub(uint8_t *p, uint64_t code, uint64_t data)
-{
-	static const uint8_t tmpl[24] = {
-		0x48, 0x89, 0x05, 0, 0, 0, 0,
-		0x4c, 0x8b, 0x1d, 0, 0, 0, 0,
-		0x48, 0xff, 0x05, 0, 0, 0, 0,
-		0x41, 0xff, 0xe3 };
-
-	memcpy(p, tmpl, sizeof(tmpl));
-	put_rel32(p + 3, data + offsetof(stub_data, result), code + 7);
-	put_rel32(p + 10, data + offsetof(stub_data, ret), code + 14);
-	put_rel32(p + 17, data + offsetof(stub_data, done), code + 21);
-}
-
 /* lea stub(%rip), %r11; xchg %r11, (%rsp); mov %r11, ret(%rip);
  * jmp *cont: at a function's entry r11 is free (no argument, no saved
  * value), and one xchg leaves [rsp] either untouched or swapped. */
@@ -131,9 +108,9 @@ void scratch_arm_code(uint8_t *buf, uint64_t scratch, int b, uint64_t cont)
 			      ((uint64_t)b * ARM_STUBS + (uint64_t)i) *
 				      ARM_ENTRY;
 		memcpy(p, tmpl, sizeof(tmpl));
-		put_rel32(p + 3, scratch + SCRATCH_STUBS +
+		ms_put_rel32(p + 3, scratch + SCRATCH_STUBS +
 				 (uint64_t)i * STUB_SIZE, at + 7);
-		put_rel32(p + 14, scratch + SCRATCH_STUB_DATA +
+		ms_put_rel32(p + 14, scratch + SCRATCH_STUB_DATA +
 				  (uint64_t)i * sizeof(stub_data) +
 				  offsetof(stub_data, ret), at + 18);
 		memcpy(p + 24, &cont, 8);
@@ -189,7 +166,7 @@ int scratch_map(pid_t tid, const target_mem *m, uint64_t hint,
 	page[SCRATCH_SYSCALL + 1] = 0x05;
 	page[SCRATCH_SYSCALL + 2] = 0xcc;
 	for (int i = 0; i < NSTUBS; i++)
-		write_stub(page + SCRATCH_STUBS + i * STUB_SIZE,
+		ms_return_stub_write(page + SCRATCH_STUBS + i * STUB_SIZE,
 			   ret + SCRATCH_STUBS + (uint64_t)i * STUB_SIZE,
 			   ret + SCRATCH_STUB_DATA +
 				   (uint64_t)i * sizeof(stub_data));

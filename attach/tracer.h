@@ -10,6 +10,7 @@
 #ifndef MEMSNAP_TRACER_H
 #define MEMSNAP_TRACER_H
 
+#include "return_stub.h"
 #include "memsnap.h"
 
 #include <stdbool.h>
@@ -141,14 +142,9 @@ int breakpoint_remove(const target_mem *m, breakpoint *bp);
  * r11, which no caller expects to survive a call. */
 #define SCRATCH_STUBS 4096
 #define SCRATCH_STUB_DATA 8192
-#define STUB_SIZE 32
+#define STUB_SIZE MS_STUB_SIZE
 #define NSTUBS (4096 / STUB_SIZE)
-typedef struct stub_data {
-	uint64_t ret;      /* the real return address */
-	uint64_t result;   /* rax at the return */
-	uint64_t done;     /* returns through the stub so far */
-	uint64_t pad;
-} stub_data;
+typedef ms_stub_data stub_data;
 /* Arming code: the tracer arms stub i at the entry of breakpoint b by
  * setting rip alone, to entry (b, i), which swaps the return address at
  * [rsp] for stub i, keeps it in stub i's data and jumps to where the

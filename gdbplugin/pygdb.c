@@ -32,6 +32,7 @@
 #include "config.h"
 #include "pymemsnap.h"
 #include "command.h"
+#include "return_stub.h"
 #include "memsnap_symbols.h"
 #include "remote_unwind.h"
 
@@ -574,14 +575,9 @@ enum capture {
  * call. */
 #define SCRATCH_SIZE 8192
 #define STUB_DATA 4096
-#define STUB_SIZE 32
+#define STUB_SIZE MS_STUB_SIZE
 #define NSTUBS (4096 / STUB_SIZE)
-typedef struct stub_data {
-	uint64_t ret;      /* the real return address */
-	uint64_t result;   /* rax at the return */
-	uint64_t done;     /* 1 once returned (low byte) */
-	uint64_t pad;
-} stub_data;
+typedef ms_stub_data stub_data;
 
 /* One allocator call between its entry and its return. */
 typedef struct pending {
@@ -1502,7 +1498,7 @@ static PyObject *tracker_stub_threads(MsPyTracker *self, PyObject *unused)
 		stub = (int)(off / STUB_SIZE);
 		/* past the load of the return address into r11 (the stub's
 		 * data may be another call's by now) */
-		if (off % STUB_SIZE >= 14)
+		if (off % STUB_SIZE >= MS_STUB_HAS_RET)
 			ret = r.r11;
 		else if (read_u64(self, stub_data_addr(self, stub), &ret) < 0)
 			continue;
@@ -1555,29 +1551,6 @@ static PyObject *tracker_site_returns(MsPyTracker *self, PyObject *unused)
 	return set;
 }
 
-/* write_stub(p, code, data): mov %rax, result(%rip);
- * mov ret(%rip), %r11; movb $1, done(%rip); jmp *%r11 */
-static void put_rel32(uint8_t *p, uint64_t target, uint64_t next_insn)
-{
-	int32_t d = (int32_t)(target - next_insn);
-
-	memcpy(p, &d, 4);
-}
-
-static void write_stub(uint8_t *p, uint64_t code, uint64_t data)
-{
-	static const uint8_t tmpl[24] = {
-		0x48, 0x89, 0x05, 0, 0, 0, 0,
-		0x4c, 0x8b, 0x1d, 0, 0, 0, 0,
-		0xc6, 0x05, 0, 0, 0, 0, 0x01,
-		0x41, 0xff, 0xe3 };
-
-	memcpy(p, tmpl, sizeof(tmpl));
-	put_rel32(p + 3, data + offsetof(stub_data, result), code + 7);
-	put_rel32(p + 10, data + offsetof(stub_data, ret), code + 14);
-	put_rel32(p + 16, data + offsetof(stub_data, done), code + 21);
-}
-
 /* set_stubs(addr): the scratch mapping (SCRATCH_SIZE bytes at addr, the
  * first page executable, the second writable) gets its stubs, and calls
  * return through them from now on. set_stubs(0): no stubs any more (the
@@ -1600,8 +1573,10 @@ static PyObject *tracker_set_stubs(MsPyTracker *self, PyObject *arg)
 				    "not page-aligned", addr);
 	memset(page, 0xcc, STUB_DATA);
 	for (int i = 0; i < NSTUBS; i++)
-		write_stub(page + i * STUB_SIZE, addr + (uint64_t)i * STUB_SIZE,
-			   addr + STUB_DATA + (uint64_t)i * sizeof(stub_data));
+		ms_return_stub_write(page + i * STUB_SIZE,
+				     addr + (uint64_t)i * STUB_SIZE,
+				     addr + STUB_DATA +
+					     (uint64_t)i * sizeof(stub_data));
 	memset(page + STUB_DATA, 0, SCRATCH_SIZE - STUB_DATA);
 	if (pwrite(self->memfd, page, sizeof(page), (off_t)addr) !=
 	    (ssize_t)sizeof(page))
