@@ -1,90 +1,36 @@
-/* unwind.c - stacks of stopped threads with libunwind-ptrace.
+/* unwind.c - the attacher's unwinder: shared/remote_unwind.c (DWARF CFI
+ * with libunwind, remembered unwinds, frame-pointer fallback) reading the
+ * target through the tracer's target_mem, with the tracer's allocation
+ * wrappers skipped, its profile marks, and sigprocmask short-circuited
+ * while libunwind runs.
  *
- * The stock _UPT accessors read every word with PTRACE_PEEKDATA and cost
- * about 2 ms per 15-frame unwind. Here registers come from the stop, the
- * stack from one process_vm_readv taken at the stop, read-only module pages
- * (unwind tables) from a page cache, and libunwind's own caches are on, so
- * a warm unwind is a few microseconds. Finding unwind tables stays with
- * _UPT_find_proc_info. A frame-pointer walk is the fallback. */
-#include "config.h"
-
-#include "tracer.h"
-
-#include <errno.h>
-#include <libunwind-ptrace.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/uio.h>
-
-#define STACK_COPY (64 * 1024)
-#define STACK_COPY_MIN (2 * 1024)
-#define PAGE 4096u
-#define PAGE_CACHE 256
-
-typedef struct ro_range {
-	uint64_t start, end;
-} ro_range;
-
-/* An unwind is a function of what it reads: registers, words of the stack
- * copy, and module pages (constant while the modules stay). One that read
- * nothing else is remembered with its inputs; a later stop with the same
- * rip and rsp whose registers and stack words read are the same gets the
- * same frames without unwinding again (a loop allocating from one call
- * site). The check compares every input, so the frames stay exact. */
-#define MEMO_SLOTS 64
-#define MEMO_WORDS 192
-
-typedef struct unwind_inputs {
-	bool fit;                  /* read nothing but the inputs below */
-	uint32_t regs;             /* bit set of the UNW_X86_64_* read */
-	uint32_t nwords;
-	uint32_t off[MEMO_WORDS];  /* offsets in the stack copy */
-	uint64_t val[MEMO_WORDS];
-} unwind_inputs;
-
-typedef struct memo {
-	uint64_t rip, rsp;         /* rip 0: empty */
-	uint32_t max;
-	struct user_regs_struct regs;
-	unwind_inputs in;
-	uint32_t npcs, total;
-	uint64_t *pcs;
-} memo;
-
-struct unwinder {
-	pid_t pid;
-	const target_mem *mem;
-	unw_addr_space_t as;
-	void *upt;
-	/* the stop being unwound */
-	const struct user_regs_struct *regs;
-	uint64_t stack_lo;
-	size_t stack_len;
-	/* bytes copied per stop: grows when an unwind reads past it (every
-	 * page pinned costs) */
-	size_t copy_size;
-	uint8_t stack[STACK_COPY];
-	/* file mappings: the pages libunwind reads there are cached */
-	ro_range *ro;
-	size_t nro;
-	bool maps_fresh;   /* re-read at most once per unwind */
-	uint64_t page_addr[PAGE_CACHE];
-	uint8_t page[PAGE_CACHE][PAGE];
-	unwind_inputs in;          /* of the unwind running */
-	memo memo[MEMO_SLOTS];
-};
-
-/* libunwind as built here (no per-thread cache) masks every signal around
+ * libunwind as built here (no per-thread cache) masks every signal around
  * each lookup in its global caches and memory pools: two sigprocmask calls
  * per lock, about 40 system calls per 15-frame unwind, half its time. The
  * mask protects the caches from a signal handler that unwinds too; the
- * tracer's handlers only set flags. So while the tracer thread unwinds,
- * its sigprocmask does nothing (libunwind restores what it saved before
- * returning, inside the same window); otherwise, and in any other thread
- * (the progress line's), it is libc's. */
+ * tracer's handlers only set flags. So while the tracer thread is inside
+ * libunwind, its sigprocmask does nothing (libunwind restores what it
+ * saved before returning, inside the same window); otherwise, and in any
+ * other thread (the progress line's), it is libc's. The interposition is
+ * here, in the memsnap executable (exported by Makefile.am's memsnap
+ * block), never in libmsunwind: the GDB plugin links that library into
+ * GDB's process, whose sigprocmask must stay GDB's. */
+#include "config.h"
+
+#include "tracer.h"
+#include "remote_unwind.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+
+struct unwinder {
+	ms_unwinder *u;
+	const target_mem *mem;
+	uint64_t t0;       /* profile: start of the current part */
+};
+
 static __thread bool unwinding;
 
 __attribute__((visibility("default"))) int sigprocmask(int how,
@@ -105,407 +51,86 @@ __attribute__((visibility("default"))) int sigprocmask(int how,
 	return -1;
 }
 
-/* libunwind passes _UPT_find_proc_info's argument (the UPT handle) back to
- * access_mem, not ours, so the accessors find the unwinder here. The
- * tracer is single-threaded. */
-static unwinder *current;
-
-static void read_maps(unwinder *u)
+static void enter(void *arg)
 {
-	char path[64], line[512];
-	FILE *f;
-
-	u->nro = 0;
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)u->pid);
-	f = fopen(path, "re");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long long s, e;
-		char perms[8];
-		/* file mappings: what libunwind reads there (tables,
-		 * relocated personality pointers) never changes */
-		if (sscanf(line, "%llx-%llx %7s", &s, &e, perms) != 3 ||
-		    !strchr(line, '/'))
-			continue;
-		ro_range *v = realloc(u->ro, (u->nro + 1) * sizeof(*v));
-		if (!v)
-			break;
-		u->ro = v;
-		u->ro[u->nro].start = s;
-		u->ro[u->nro++].end = e;
-	}
-	fclose(f);
+	unwinding = true;
 }
 
-static bool read_only(unwinder *u, uint64_t addr)
+static void leave(void *arg)
 {
-	for (int pass = 0; pass < 2; pass++) {
-		for (size_t i = 0; i < u->nro; i++)
-			if (addr >= u->ro[i].start && addr < u->ro[i].end)
-				return true;
-		if (u->maps_fresh)
-			return false;
-		read_maps(u);
-		u->maps_fresh = true;
-	}
-	return false;
+	unwinding = false;
 }
 
-static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val,
-		      int write, void *arg)
+static void copied(void *arg)
 {
-	unwinder *u = current;
-	uint64_t page = addr & ~(uint64_t)(PAGE - 1);
-	size_t slot;
+	unwinder *w = arg;
 
-	if (write)
-		return -UNW_EINVAL;
-	if (addr >= u->stack_lo && addr - u->stack_lo + 8 <= u->stack_len) {
-		memcpy(val, u->stack + (addr - u->stack_lo), 8);
-		if (u->in.nwords < MEMO_WORDS) {
-			u->in.off[u->in.nwords] = (uint32_t)(addr - u->stack_lo);
-			u->in.val[u->in.nwords++] = *val;
-		} else {
-			u->in.fit = false;
-		}
-		return 0;
-	}
-	if (addr >= u->stack_lo && addr - u->stack_lo < STACK_COPY &&
-	    u->stack_len == u->copy_size && u->copy_size < STACK_COPY)
-		u->copy_size *= 2;
-	if (addr - page > PAGE - 8 || !read_only(u, addr)) {
-		u->in.fit = false;
-		return target_read(u->mem, addr, val, 8) < 0 ? -UNW_EINVAL : 0;
-	}
-	slot = (page / PAGE) % PAGE_CACHE;
-	if (u->page_addr[slot] != page) {
-		u->page_addr[slot] = 0;
-		if (target_read(u->mem, page, u->page[slot], PAGE) < 0)
-			return target_read(u->mem, addr, val, 8) < 0 ?
-				       -UNW_EINVAL : 0;
-		u->page_addr[slot] = page;
-	}
-	memcpy(val, u->page[slot] + (addr - page), 8);
-	return 0;
+	w->t0 = prof_mark(PROF_STACK, w->t0);
 }
 
-static bool reg_value(const struct user_regs_struct *r, int reg,
-		      uint64_t *val)
+static int read_target(void *arg, uint64_t addr, void *buf, size_t len)
 {
-	switch (reg) {
-	case UNW_X86_64_RAX: *val = r->rax; break;
-	case UNW_X86_64_RDX: *val = r->rdx; break;
-	case UNW_X86_64_RCX: *val = r->rcx; break;
-	case UNW_X86_64_RBX: *val = r->rbx; break;
-	case UNW_X86_64_RSI: *val = r->rsi; break;
-	case UNW_X86_64_RDI: *val = r->rdi; break;
-	case UNW_X86_64_RBP: *val = r->rbp; break;
-	case UNW_X86_64_RSP: *val = r->rsp; break;
-	case UNW_X86_64_R8: *val = r->r8; break;
-	case UNW_X86_64_R9: *val = r->r9; break;
-	case UNW_X86_64_R10: *val = r->r10; break;
-	case UNW_X86_64_R11: *val = r->r11; break;
-	case UNW_X86_64_R12: *val = r->r12; break;
-	case UNW_X86_64_R13: *val = r->r13; break;
-	case UNW_X86_64_R14: *val = r->r14; break;
-	case UNW_X86_64_R15: *val = r->r15; break;
-	case UNW_X86_64_RIP: *val = r->rip; break;
-	default: return false;
-	}
-	return true;
+	const unwinder *w = arg;
+
+	return target_read(w->mem, addr, buf, len);
 }
 
-static int access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val,
-		      int write, void *arg)
+static bool is_wrapper(void *arg, uint64_t pc)
 {
-	uint64_t v;
-
-	if (write)
-		return -UNW_EINVAL;
-	if (!reg_value(current->regs, reg, &v))
-		return -UNW_EBADREG;
-	*val = v;
-	current->in.regs |= 1u << reg;
-	return 0;
+	return symbols_is_wrapper(arg, pc);
 }
-
-static int access_fpreg(unw_addr_space_t as, unw_regnum_t reg,
-			unw_fpreg_t *val, int write, void *arg)
-{
-	return -UNW_EBADREG;
-}
-
-static int find_proc_info(unw_addr_space_t as, unw_word_t ip,
-			  unw_proc_info_t *pi, int need_unwind_info, void *arg)
-{
-	return _UPT_find_proc_info(as, ip, pi, need_unwind_info,
-				   current->upt);
-}
-
-static void put_unwind_info(unw_addr_space_t as, unw_proc_info_t *pi,
-			    void *arg)
-{
-	_UPT_put_unwind_info(as, pi, current->upt);
-}
-
-static int get_dyn_info_list_addr(unw_addr_space_t as, unw_word_t *addr,
-				  void *arg)
-{
-	return -UNW_ENOINFO; /* no JIT-registered unwind info */
-}
-
-static int get_proc_name(unw_addr_space_t as, unw_word_t addr, char *buf,
-			 size_t len, unw_word_t *off, void *arg)
-{
-	return -UNW_ENOINFO;
-}
-
-static unw_accessors_t accessors = {
-	.find_proc_info = find_proc_info,
-	.put_unwind_info = put_unwind_info,
-	.get_dyn_info_list_addr = get_dyn_info_list_addr,
-	.access_mem = access_mem,
-	.access_reg = access_reg,
-	.access_fpreg = access_fpreg,
-	.resume = NULL,
-	.get_proc_name = get_proc_name,
-};
 
 unwinder *unwinder_new(pid_t pid, const target_mem *m)
 {
-	unwinder *u = calloc(1, sizeof(*u));
+	unwinder *w = calloc(1, sizeof(*w));
+	ms_unwind_hooks hooks = { NULL, enter, leave, NULL };
 
-	if (!u)
+	if (!w)
 		return NULL;
-	u->pid = pid;
-	u->mem = m;
-	u->copy_size = STACK_COPY_MIN;
-	u->as = unw_create_addr_space(&accessors, 0);
-	u->upt = _UPT_create(pid);
-	if (!u->as || !u->upt) {
-		unwinder_free(u);
+	w->mem = m;
+	w->u = ms_unwinder_new(pid, read_target, w);
+	if (!w->u) {
+		free(w);
 		return NULL;
 	}
-	/* per-thread: the global cache takes a lock with every signal
-	 * masked, two sigprocmask calls per lookup; one thread unwinds */
-	unw_set_caching_policy(u->as, UNW_CACHE_PER_THREAD);
-	return u;
+	/* off, a profile mark is one branch: no call at all */
+	if (prof_enabled)
+		hooks.copied = copied;
+	hooks.arg = w;
+	ms_unwinder_set_hooks(w->u, &hooks);
+	return w;
 }
 
-void unwinder_free(unwinder *u)
+void unwinder_free(unwinder *w)
 {
-	if (!u)
+	if (!w)
 		return;
-	if (u->as)
-		unw_destroy_addr_space(u->as);
-	if (u->upt)
-		_UPT_destroy(u->upt);
-	for (int i = 0; i < MEMO_SLOTS; i++)
-		free(u->memo[i].pcs);
-	free(u->ro);
-	free(u);
+	ms_unwinder_free(w->u);
+	free(w);
 }
 
-void unwinder_flush(unwinder *u)
+void unwinder_flush(unwinder *w)
 {
-	for (int i = 0; i < MEMO_SLOTS; i++)
-		u->memo[i].rip = 0;
-	unw_flush_cache(u->as, 0, 0);
-	memset(u->page_addr, 0, sizeof(u->page_addr));
-	u->nro = 0;
+	ms_unwinder_flush(w->u);
 }
 
-static void copy_stack(unwinder *u, pid_t tid, uint64_t sp)
+uint64_t unwinder_return_address(const unwinder *w)
 {
-	size_t size = u->copy_size;
-	struct iovec local = { u->stack, size };
-	struct iovec remote[STACK_COPY / PAGE + 2];
-	uint64_t a = sp;
-	int n = 0;
-	ssize_t got;
-
-	/* One iovec per page: the read stops at the end of the stack
-	 * mapping instead of failing as a whole. */
-	while (a < sp + size) {
-		uint64_t end = (a & ~(uint64_t)(PAGE - 1)) + PAGE;
-		if (end > sp + size)
-			end = sp + size;
-		remote[n].iov_base = (void *)(uintptr_t)a;
-		remote[n++].iov_len = end - a;
-		a = end;
-	}
-	got = process_vm_readv(tid, &local, 1, remote, (unsigned long)n, 0);
-	u->stack_lo = sp;
-	u->stack_len = got > 0 ? (size_t)got : 0;
+	return ms_unwinder_return_address(w->u);
 }
 
-static uint32_t push_pc(const symbols *sym, uint64_t pc, uint64_t *pcs,
-			uint32_t max, uint32_t *depth, bool *in_wrappers)
-{
-	/* Leading frames inside allocation wrappers are not the caller's. */
-	if (*in_wrappers && symbols_is_wrapper(sym, pc - 1))
-		return 0;
-	*in_wrappers = false;
-	if (*depth < max)
-		pcs[*depth] = pc;
-	(*depth)++;
-	return 1;
-}
-
-static uint32_t frame_pointer_walk(unwinder *u,
-				   const struct user_regs_struct *regs,
-				   const symbols *sym, uint64_t *pcs,
-				   uint32_t max, uint32_t *total)
-{
-	uint64_t ret, fp = regs->rbp, next[2];
-	uint32_t depth = 0;
-	bool in_wrappers = true;
-
-	if (target_read(u->mem, regs->rsp, &ret, 8) < 0)
-		return 0;
-	push_pc(sym, ret, pcs, max, &depth, &in_wrappers);
-	/* rbp is still the caller's at the entry of the callee */
-	for (int i = 0; i < MS_MAX_FRAMES && fp > regs->rsp && !(fp & 7); i++) {
-		if (fp - u->stack_lo + 16 <= u->stack_len)
-			memcpy(next, u->stack + (fp - u->stack_lo), 16);
-		else if (target_read(u->mem, fp, next, 16) < 0)
-			break;
-		if (!next[1])
-			break;
-		push_pc(sym, next[1], pcs, max, &depth, &in_wrappers);
-		if (next[0] <= fp)
-			break;
-		fp = next[0];
-	}
-	*total = depth;
-	return depth < max ? depth : max;
-}
-
-uint64_t unwinder_return_address(const unwinder *u)
-{
-	uint64_t ret = 0;
-
-	if (u->stack_len >= 8)
-		memcpy(&ret, u->stack, 8);
-	return ret;
-}
-
-static uint32_t fp_fallback(unwinder *u, const symbols *sym, uint64_t *pcs,
-			    uint32_t max, uint32_t *total)
-{
-	u->in.fit = false; /* it reads the target */
-	return frame_pointer_walk(u, u->regs, sym, pcs, max, total);
-}
-
-static memo *memo_slot(unwinder *u, const struct user_regs_struct *regs)
-{
-	uint64_t h = (regs->rip ^ (regs->rsp >> 3)) * 0x9e3779b97f4a7c15ull;
-
-	return &u->memo[h >> 58];
-}
-
-static bool memo_matches(const unwinder *u, const memo *m,
-			 const struct user_regs_struct *regs, uint32_t max)
-{
-	uint64_t a, b;
-
-	if (m->rip != regs->rip || m->rsp != regs->rsp || m->max != max)
-		return false;
-	for (int r = 0; r < 32; r++)
-		if ((m->in.regs & (1u << r)) &&
-		    (!reg_value(regs, r, &a) || !reg_value(&m->regs, r, &b) ||
-		     a != b))
-			return false;
-	for (uint32_t i = 0; i < m->in.nwords; i++)
-		if (m->in.off[i] + 8 > u->stack_len ||
-		    memcmp(u->stack + m->in.off[i], &m->in.val[i], 8) != 0)
-			return false;
-	return true;
-}
-
-static void memo_store(unwinder *u, memo *m, const uint64_t *pcs,
-		       uint32_t npcs, uint32_t total, uint32_t max)
-{
-	if (!m->pcs || m->max < max) {
-		uint64_t *v = realloc(m->pcs, (max ? max : 1) * sizeof(*v));
-		if (!v)
-			return;
-		m->pcs = v;
-	}
-	m->rip = u->regs->rip;
-	m->rsp = u->regs->rsp;
-	m->max = max;
-	m->regs = *u->regs;
-	m->in = u->in;
-	m->npcs = npcs;
-	m->total = total;
-	memcpy(m->pcs, pcs, npcs * sizeof(*pcs));
-}
-
-static uint32_t unwind_libunwind(unwinder *u, const symbols *sym,
-				 uint64_t *pcs, uint32_t max, uint32_t *total)
-{
-	unw_cursor_t c;
-	unw_word_t ip;
-	uint32_t depth = 0;
-	bool in_wrappers = true;
-
-	if (unw_init_remote(&c, u->as, u) < 0)
-		return fp_fallback(u, sym, pcs, max, total);
-	/* frame 0 is the allocator itself */
-	for (int i = 0; i < MS_MAX_FRAMES && unw_step(&c) > 0; i++) {
-		if (unw_get_reg(&c, UNW_REG_IP, &ip) < 0 || ip == 0)
-			break;
-		/* Without unwind tables for the allocator (a static
-		 * executable has no .eh_frame_hdr) libunwind guesses: its
-		 * first frame must be the return address at [rsp]. */
-		if (i == 0 && u->stack_len >= 8 &&
-		    memcmp(&ip, u->stack, 8) != 0)
-			return fp_fallback(u, sym, pcs, max, total);
-		push_pc(sym, ip, pcs, max, &depth, &in_wrappers);
-	}
-	if (depth == 0)
-		return fp_fallback(u, sym, pcs, max, total);
-	*total = depth;
-	return depth < max ? depth : max;
-}
-
-uint32_t unwinder_unwind(unwinder *u, pid_t tid,
+uint32_t unwinder_unwind(unwinder *w, pid_t tid,
 			 const struct user_regs_struct *regs,
 			 const symbols *sym, uint64_t *pcs, uint32_t max,
 			 uint32_t *total)
 {
-	uint64_t t0 = prof_start();
-	uint32_t depth;
-	memo *m;
+	uint64_t remembered = ms_unwinder_remembered(w->u);
+	uint32_t n;
 
-	current = u;
-	u->regs = regs;
-	u->maps_fresh = false;
-	copy_stack(u, tid, regs->rsp);
-	t0 = prof_mark(PROF_STACK, t0);
-	m = memo_slot(u, regs);
-	if (memo_matches(u, m, regs, max)) {
-		memcpy(pcs, m->pcs, m->npcs * sizeof(*pcs));
-		*total = m->total;
-		prof_unwind_memo++;
-		prof_mark(PROF_UNWIND, t0);
-		return m->npcs;
-	}
-	u->in.fit = true;
-	u->in.regs = 0;
-	u->in.nwords = 0;
-	/* the check of the first frame reads [rsp] */
-	if (u->stack_len >= 8) {
-		u->in.off[u->in.nwords] = 0;
-		memcpy(&u->in.val[u->in.nwords++], u->stack, 8);
-	}
-	unwinding = true;
-	depth = unwind_libunwind(u, sym, pcs, max, total);
-	unwinding = false;
-	if (u->in.fit)
-		memo_store(u, m, pcs, depth, *total, max);
-	prof_mark(PROF_UNWIND, t0);
-	return depth;
+	w->t0 = prof_start();
+	n = ms_unwinder_unwind(w->u, tid, regs, is_wrapper, (void *)sym, pcs,
+			       max, MS_MAX_FRAMES, total);
+	prof_unwind_memo += ms_unwinder_remembered(w->u) - remembered;
+	prof_mark(PROF_UNWIND, w->t0);
+	return n;
 }

@@ -6,7 +6,17 @@
  * (unwind tables) from a page cache, and libunwind's own caches are on, so
  * a warm unwind is a few microseconds. Finding unwind tables stays with
  * _UPT_find_proc_info, which reads /proc/PID/maps and the module files
- * (no ptrace). A frame-pointer walk is the fallback. */
+ * (no ptrace). A frame-pointer walk is the fallback.
+ *
+ * An unwind is a function of what it reads: registers, words of the stack
+ * copy, and module pages (constant while the modules stay; a change of
+ * modules flushes). One that read nothing else is remembered with its
+ * inputs; a later stop with the same rip and rsp whose registers and stack
+ * words read are the same gets the same frames without unwinding again (a
+ * loop allocating from one call site). The check compares every input, so
+ * the frames stay exact. What is remembered is libunwind's frames before
+ * wrappers are skipped and before truncation, so the caller's wrapper
+ * ranges and max may change between unwinds. */
 #include "config.h"
 
 #include "remote_unwind.h"
@@ -26,6 +36,26 @@
 typedef struct ro_range {
 	uint64_t start, end;
 } ro_range;
+
+#define MEMO_SLOTS 64
+#define MEMO_WORDS 192
+
+typedef struct unwind_inputs {
+	bool fit;                  /* read nothing but the inputs below */
+	uint32_t regs;             /* bit set of the UNW_X86_64_* read */
+	uint32_t nwords;
+	uint32_t off[MEMO_WORDS];  /* offsets in the stack copy */
+	uint64_t val[MEMO_WORDS];
+} unwind_inputs;
+
+typedef struct memo {
+	uint64_t rip, rsp;         /* rip 0: empty */
+	uint32_t max_depth;
+	struct user_regs_struct regs;
+	unwind_inputs in;
+	uint32_t nips, cap;
+	uint64_t *ips;             /* libunwind's frames, as is */
+} memo;
 
 struct ms_unwinder {
 	pid_t pid;
@@ -47,6 +77,12 @@ struct ms_unwinder {
 	bool maps_fresh;   /* re-read at most once per unwind */
 	uint64_t page_addr[PAGE_CACHE];
 	uint8_t page[PAGE_CACHE][PAGE];
+	unwind_inputs in;          /* of the unwind running */
+	uint64_t *ips;             /* its frames */
+	uint32_t ips_cap;
+	memo memo[MEMO_SLOTS];
+	uint64_t remembered;
+	ms_unwind_hooks hooks;
 };
 
 /* libunwind passes _UPT_find_proc_info's argument (the UPT handle) back to
@@ -112,13 +148,21 @@ static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val,
 		return -UNW_EINVAL;
 	if (addr >= u->stack_lo && addr - u->stack_lo + 8 <= u->stack_len) {
 		memcpy(val, u->stack + (addr - u->stack_lo), 8);
+		if (u->in.nwords < MEMO_WORDS) {
+			u->in.off[u->in.nwords] = (uint32_t)(addr - u->stack_lo);
+			u->in.val[u->in.nwords++] = *val;
+		} else {
+			u->in.fit = false;
+		}
 		return 0;
 	}
 	if (addr >= u->stack_lo && addr - u->stack_lo < STACK_COPY &&
 	    u->stack_len == u->copy_size && u->copy_size < STACK_COPY)
 		u->copy_size *= 2;
-	if (addr - page > PAGE - 8 || !read_only(u, addr))
+	if (addr - page > PAGE - 8 || !read_only(u, addr)) {
+		u->in.fit = false;
 		return target_read(u, addr, val, 8) < 0 ? -UNW_EINVAL : 0;
+	}
 	slot = (page / PAGE) % PAGE_CACHE;
 	if (u->page_addr[slot] != page) {
 		u->page_addr[slot] = 0;
@@ -131,13 +175,9 @@ static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val,
 	return 0;
 }
 
-static int access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val,
-		      int write, void *arg)
+static bool reg_value(const struct user_regs_struct *r, int reg,
+		      uint64_t *val)
 {
-	const struct user_regs_struct *r = current->regs;
-
-	if (write)
-		return -UNW_EINVAL;
 	switch (reg) {
 	case UNW_X86_64_RAX: *val = r->rax; break;
 	case UNW_X86_64_RDX: *val = r->rdx; break;
@@ -156,8 +196,22 @@ static int access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val,
 	case UNW_X86_64_R14: *val = r->r14; break;
 	case UNW_X86_64_R15: *val = r->r15; break;
 	case UNW_X86_64_RIP: *val = r->rip; break;
-	default: return -UNW_EBADREG;
+	default: return false;
 	}
+	return true;
+}
+
+static int access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val,
+		      int write, void *arg)
+{
+	uint64_t v;
+
+	if (write)
+		return -UNW_EINVAL;
+	if (!reg_value(current->regs, reg, &v))
+		return -UNW_EBADREG;
+	*val = v;
+	current->in.regs |= 1u << reg;
 	return 0;
 }
 
@@ -234,12 +288,30 @@ void ms_unwinder_free(ms_unwinder *u)
 		unw_destroy_addr_space(u->as);
 	if (u->upt)
 		_UPT_destroy(u->upt);
+	for (int i = 0; i < MEMO_SLOTS; i++)
+		free(u->memo[i].ips);
+	free(u->ips);
 	free(u->ro);
 	free(u);
 }
 
+void ms_unwinder_set_hooks(ms_unwinder *u, const ms_unwind_hooks *hooks)
+{
+	if (hooks)
+		u->hooks = *hooks;
+	else
+		memset(&u->hooks, 0, sizeof(u->hooks));
+}
+
+uint64_t ms_unwinder_remembered(const ms_unwinder *u)
+{
+	return u->remembered;
+}
+
 void ms_unwinder_flush(ms_unwinder *u)
 {
+	for (int i = 0; i < MEMO_SLOTS; i++)
+		u->memo[i].rip = 0;
 	unw_flush_cache(u->as, 0, 0);
 	memset(u->page_addr, 0, sizeof(u->page_addr));
 	u->nro = 0;
@@ -354,24 +426,72 @@ uint64_t ms_unwinder_return_address(const ms_unwinder *u)
 	return ret;
 }
 
-uint32_t ms_unwinder_unwind(ms_unwinder *u, pid_t tid,
-			    const struct user_regs_struct *regs,
-			    ms_unwind_wrapper_fn wrapper, void *wrapper_arg,
-			    uint64_t *pcs, uint32_t max, uint32_t max_depth,
-			    uint32_t *total)
+static memo *memo_slot(ms_unwinder *u, const struct user_regs_struct *regs)
+{
+	uint64_t h = (regs->rip ^ (regs->rsp >> 3)) * 0x9e3779b97f4a7c15ull;
+
+	return &u->memo[h >> 58];
+}
+
+static bool memo_matches(const ms_unwinder *u, const memo *m,
+			 const struct user_regs_struct *regs,
+			 uint32_t max_depth)
+{
+	uint64_t a, b;
+
+	if (m->rip != regs->rip || m->rsp != regs->rsp ||
+	    m->max_depth != max_depth)
+		return false;
+	for (int r = 0; r < 32; r++)
+		if ((m->in.regs & (1u << r)) &&
+		    (!reg_value(regs, r, &a) || !reg_value(&m->regs, r, &b) ||
+		     a != b))
+			return false;
+	for (uint32_t i = 0; i < m->in.nwords; i++)
+		if (m->in.off[i] + 8 > u->stack_len ||
+		    memcmp(u->stack + m->in.off[i], &m->in.val[i], 8) != 0)
+			return false;
+	return true;
+}
+
+static void memo_store(ms_unwinder *u, memo *m, uint32_t nips,
+		       uint32_t max_depth)
+{
+	if (m->cap < nips) {
+		uint64_t *v = realloc(m->ips, nips * sizeof(*v));
+		if (!v) {
+			m->rip = 0;
+			return;
+		}
+		m->ips = v;
+		m->cap = nips;
+	}
+	m->rip = u->regs->rip;
+	m->rsp = u->regs->rsp;
+	m->max_depth = max_depth;
+	m->regs = *u->regs;
+	m->in = u->in;
+	m->nips = nips;
+	memcpy(m->ips, u->ips, nips * sizeof(*u->ips));
+}
+
+/* libunwind's frames into u->ips, the allocator's own left out; how many,
+ * or -1 when the frame-pointer walk must answer instead. */
+static int64_t unwind_cfi(ms_unwinder *u, uint32_t max_depth)
 {
 	unw_cursor_t c;
 	unw_word_t ip;
-	uint32_t depth = 0;
-	wrappers w = { wrapper, wrapper_arg, true };
+	uint32_t n = 0;
 
-	current = u;
-	u->regs = regs;
-	u->maps_fresh = false;
-	copy_stack(u, tid, regs->rsp);
+	if (u->ips_cap < max_depth) {
+		uint64_t *v = realloc(u->ips, max_depth * sizeof(*v));
+		if (!v)
+			return -1;
+		u->ips = v;
+		u->ips_cap = max_depth;
+	}
 	if (unw_init_remote(&c, u->as, u) < 0)
-		return frame_pointer_walk(u, regs, w, pcs, max, max_depth,
-					  total);
+		return -1;
 	/* frame 0 is the allocator itself */
 	for (uint32_t i = 0; i < max_depth && unw_step(&c) > 0; i++) {
 		if (unw_get_reg(&c, UNW_REG_IP, &ip) < 0 || ip == 0)
@@ -381,10 +501,60 @@ uint32_t ms_unwinder_unwind(ms_unwinder *u, pid_t tid,
 		 * first frame must be the return address at [rsp]. */
 		if (i == 0 && u->stack_len >= 8 &&
 		    memcmp(&ip, u->stack, 8) != 0)
+			return -1;
+		u->ips[n++] = ip;
+	}
+	return n;
+}
+
+uint32_t ms_unwinder_unwind(ms_unwinder *u, pid_t tid,
+			    const struct user_regs_struct *regs,
+			    ms_unwind_wrapper_fn wrapper, void *wrapper_arg,
+			    uint64_t *pcs, uint32_t max, uint32_t max_depth,
+			    uint32_t *total)
+{
+	wrappers w = { wrapper, wrapper_arg, true };
+	const uint64_t *ips;
+	uint32_t depth = 0, nips;
+	int64_t n;
+	memo *m;
+
+	current = u;
+	u->regs = regs;
+	u->maps_fresh = false;
+	copy_stack(u, tid, regs->rsp);
+	if (u->hooks.copied)
+		u->hooks.copied(u->hooks.arg);
+	m = memo_slot(u, regs);
+	if (memo_matches(u, m, regs, max_depth)) {
+		u->remembered++;
+		ips = m->ips;
+		nips = m->nips;
+	} else {
+		u->in.fit = true;
+		u->in.regs = 0;
+		u->in.nwords = 0;
+		/* the check of the first frame reads [rsp] */
+		if (u->stack_len >= 8) {
+			u->in.off[u->in.nwords] = 0;
+			memcpy(&u->in.val[u->in.nwords++], u->stack, 8);
+		}
+		if (u->hooks.enter)
+			u->hooks.enter(u->hooks.arg);
+		n = unwind_cfi(u, max_depth);
+		if (u->hooks.leave)
+			u->hooks.leave(u->hooks.arg);
+		if (n <= 0)
 			return frame_pointer_walk(u, regs, w, pcs, max,
 						  max_depth, total);
-		push_pc(&w, ip, pcs, max, &depth);
+		ips = u->ips;
+		nips = (uint32_t)n;
+		if (u->in.fit)
+			memo_store(u, m, nips, max_depth);
 	}
+	for (uint32_t i = 0; i < nips; i++)
+		push_pc(&w, ips[i], pcs, max, &depth);
+	/* nothing but wrappers: as if libunwind had given nothing */
 	if (depth == 0)
 		return frame_pointer_walk(u, regs, w, pcs, max, max_depth,
 					  total);

@@ -7,7 +7,9 @@
  * function (a page cache keeps what libunwind reads from file mappings:
  * unwind tables never change). Unwind tables are found from
  * /proc/PID/maps and the module files. A frame-pointer walk is the
- * fallback when libunwind cannot start or gives nothing.
+ * fallback when libunwind cannot start or gives nothing. An unwind whose
+ * inputs (registers, stack words, module pages) match an earlier one's is
+ * answered from memory with the same frames.
  *
  * Not thread-safe: one thread unwinds at a time (both front-ends handle
  * their stops on one thread). Built into libmsunwind, not libmemsnap, so
@@ -37,6 +39,22 @@ void ms_unwinder_free(ms_unwinder *u);
 
 /* Drops every cache (exec, modules loaded or unloaded). */
 void ms_unwinder_flush(ms_unwinder *u);
+
+/* What a front-end does around the parts of an unwind; any may be NULL.
+ * The library itself stays free of process-wide tricks: it is also loaded
+ * into GDB. */
+typedef struct ms_unwind_hooks {
+	/* after the stack copy of each unwind */
+	void (*copied)(void *arg);
+	/* around the calls into libunwind (a remembered unwind makes none) */
+	void (*enter)(void *arg);
+	void (*leave)(void *arg);
+	void *arg;
+} ms_unwind_hooks;
+void ms_unwinder_set_hooks(ms_unwinder *u, const ms_unwind_hooks *hooks);
+
+/* How many unwinds were answered from memory since ms_unwinder_new. */
+uint64_t ms_unwinder_remembered(const ms_unwinder *u);
 
 /* Unwinds the stopped thread tid from regs, taken at the entry of a
  * function (rsp points at the return address): fills pcs with the return
