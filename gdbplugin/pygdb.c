@@ -449,6 +449,19 @@ typedef struct entries_scan {
 	const char *only;   /* realpath of the one module to scan, or NULL */
 } entries_scan;
 
+/* One (name, address, module path, size) tuple onto list. */
+static int add_entry(PyObject *list, const char *name, uint64_t addr,
+		     const char *path, uint64_t size)
+{
+	PyObject *item = Py_BuildValue("(sKsK)", name, (unsigned long long)addr,
+				       path ? path : "",
+				       (unsigned long long)size);
+	int rc = item ? PyList_Append(list, item) : -1;
+
+	Py_XDECREF(item);
+	return rc;
+}
+
 static int entries_module(Dwfl_Module *mod, void **userdata,
 			  const char *name, Dwarf_Addr start, void *arg)
 {
@@ -467,41 +480,22 @@ static int entries_module(Dwfl_Module *mod, void **userdata,
 		GElf_Addr addr;
 		const char *sname = dwfl_module_getsym_info(mod, i, &sym, &addr,
 							    NULL, NULL, NULL);
+		bool wanted;
 
 		/* local ones too: a hidden or static malloc is what its own
 		 * module's calls bind to */
 		if (!sname || sym.st_shndx == SHN_UNDEF ||
 		    GELF_ST_TYPE(sym.st_info) != STT_FUNC)
 			continue;
-		if (sym.st_size && ms_unwind_is_wrapper_name(sname)) {
-			PyObject *item = Py_BuildValue(
-				"(sKsK)", sname, (unsigned long long)addr,
-				path ? path : "",
-				(unsigned long long)sym.st_size);
+		wanted = sym.st_size && ms_unwind_is_wrapper_name(sname);
 
-			if (!item || PyList_Append(es->list, item) < 0) {
-				Py_XDECREF(item);
-				return DWARF_CB_ABORT;
-			}
-			Py_DECREF(item);
-			continue;
-		}
-		for (size_t k = 0; k < sizeof(allocator_names) /
-					       sizeof(allocator_names[0]); k++) {
-			PyObject *item;
-
-			if (strcmp(sname, allocator_names[k]) != 0)
-				continue;
-			item = Py_BuildValue("(sKsK)", sname,
-					     (unsigned long long)addr,
-					     path ? path : "",
-					     (unsigned long long)sym.st_size);
-			if (!item || PyList_Append(es->list, item) < 0) {
-				Py_XDECREF(item);
-				return DWARF_CB_ABORT;
-			}
-			Py_DECREF(item);
-		}
+		for (size_t k = 0; !wanted && k < sizeof(allocator_names) /
+						  sizeof(allocator_names[0]);
+		     k++)
+			wanted = strcmp(sname, allocator_names[k]) == 0;
+		if (wanted && add_entry(es->list, sname, addr, path,
+					sym.st_size) < 0)
+			return DWARF_CB_ABORT;
 	}
 	return DWARF_CB_OK;
 }
