@@ -768,6 +768,24 @@ static void resume_all(tracer *tr)
 	}
 }
 
+/* Let the held thread tid run to its next stop, kept like any stop
+ * reported while held (stops of children meanwhile are handled as in
+ * stop_all). Returns the thread, NULL when it could not run or is gone. */
+static thread *run_to_next_stop(tracer *tr, pid_t tid)
+{
+	thread *th = find_thread(tr, tid);
+
+	if (!th || ptrace(PTRACE_CONT, tid, 0, 0) < 0)
+		return NULL;
+	th->stopped = false;
+	tr->stopping = true;
+	while ((th = find_thread(tr, tid)) && !th->stopped)
+		if (wait_event(tr) < 0)
+			break;
+	tr->stopping = false;
+	return th;
+}
+
 /* A held thread that can run an injected syscall. A thread held in an
  * event stop (clone, vfork, exec, exit) stands inside a syscall whose
  * result the kernel stores after the stop, over what was injected: its
@@ -778,8 +796,6 @@ static bool can_inject(const tracer *tr, const thread *th)
 	return th->stopped && !th->exiting && th != tr->stepper &&
 	       th != tr->vforker && (!th->has_pending || th->pending >> 16 == 0);
 }
-
-static void vfork_done(tracer *tr, thread *th);
 
 static void vfork_done(tracer *tr, thread *th);
 static child *find_child(tracer *tr, pid_t pid, bool add);
@@ -813,18 +829,11 @@ static bool leave_syscall_event(tracer *tr, thread *th, bool bps_out)
 		} else if (event != PTRACE_EVENT_CLONE) {
 			break;
 		}
-		if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0 ||
-		    ptrace(PTRACE_CONT, tid, 0, 0) < 0)
+		if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0)
 			return false;
 		th->has_pending = false;
-		th->stopped = false;
-		/* its next stop, kept like any stop reported while held; a
-		 * released vfork child's exec or exit comes first */
-		tr->stopping = true;
-		while ((th = find_thread(tr, tid)) && !th->stopped)
-			if (wait_event(tr) < 0)
-				break;
-		tr->stopping = false;
+		/* a released vfork child's exec or exit comes first */
+		th = run_to_next_stop(tr, tid);
 	}
 	return th && can_inject(tr, th);
 }
@@ -2151,7 +2160,6 @@ static bool sigtrap_queued(pid_t pid, pid_t tid)
 static void take_queued_trap(tracer *tr, thread *th)
 {
 	pid_t tid = th->tid;
-	int status;
 
 	if (!th->stopped || th->has_pending ||
 	    (tr->crash_sig && tid == tr->crash_tid) ||
@@ -2159,15 +2167,7 @@ static void take_queued_trap(tracer *tr, thread *th)
 		return;
 	VERBOSE(tr, "thread %d: a SIGTRAP is queued behind the interrupt",
 		(int)tid);
-	if (ptrace(PTRACE_CONT, tid, 0, 0) < 0)
-		return;
-	th->stopped = false;
-	while (waitpid(tid, &status, __WALL) < 0)
-		if (errno != EINTR)
-			return;
-	tr->stopping = true;
-	handle_status(tr, tid, status);
-	tr->stopping = false;
+	run_to_next_stop(tr, tid);
 }
 
 /* Put one stopped thread back as if memsnap had never been there. Returns
